@@ -1,0 +1,160 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.X509;
+using Org.BouncyCastle.X509.Extension;
+using PkiService.Core.Primitives;
+
+namespace PkiService.Core.Authorities;
+
+/// <summary>
+/// The two-level hierarchy this service runs: an offline-style root that signs only the issuing CA,
+/// and the issuing CA that signs end-entity certificates. Created on first start, loaded afterwards.
+/// </summary>
+public sealed partial class CaHierarchy : IDisposable
+{
+    public const string RootName = "root-ca";
+    public const string IssuingName = "issuing-ca";
+
+    private CaHierarchy(CertificateAuthority root, CertificateAuthority issuing)
+    {
+        Root = root;
+        Issuing = issuing;
+    }
+
+    /// <summary>The self-signed root CA.</summary>
+    public CertificateAuthority Root { get; }
+
+    /// <summary>The CA that signs end-entity certificates.</summary>
+    public CertificateAuthority Issuing { get; }
+
+    /// <summary>PEM of the issuing CA followed by the root: what a TLS peer needs to build the path.</summary>
+    public string ChainPem => Issuing.Pem + Root.Pem;
+
+    /// <summary>
+    /// Loads both CAs from <paramref name="store"/>, creating any that is missing. A wrong passphrase stops
+    /// here with a message that says so, rather than with a CA that cannot sign.
+    /// </summary>
+    public static CaHierarchy LoadOrCreate(
+        ICaKeyStore store,
+        CaHierarchyOptions options,
+        string passphrase,
+        TimeProvider timeProvider,
+        ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(passphrase);
+
+        var root = Load(store, RootName, passphrase, logger)
+            ?? Create(store, RootName, passphrase, options, issuer: null, timeProvider, logger);
+        var issuing = Load(store, IssuingName, passphrase, logger)
+            ?? Create(store, IssuingName, passphrase, options, issuer: root, timeProvider, logger);
+        return new CaHierarchy(root, issuing);
+    }
+
+    private static CertificateAuthority? Load(ICaKeyStore store, string name, string passphrase, ILogger logger)
+    {
+        if (!store.TryLoad(name, out var certificateDer, out var encryptedKey))
+        {
+            return null;
+        }
+        var certificate = new X509CertificateParser().ReadCertificate(certificateDer);
+        AsymmetricAlgorithm key = certificate.GetPublicKey() switch
+        {
+            Org.BouncyCastle.Crypto.Parameters.ECPublicKeyParameters => ECDsa.Create(),
+            Org.BouncyCastle.Crypto.Parameters.RsaKeyParameters => RSA.Create(),
+            var other => throw new InvalidDataException($"The {name} certificate has an unsupported key type {other.GetType().Name}."),
+        };
+        try
+        {
+            key.ImportEncryptedPkcs8PrivateKey(passphrase, encryptedKey, out _);
+        }
+        catch (CryptographicException exception)
+        {
+            key.Dispose();
+            throw new CaKeyUnlockException(
+                $"The {name} private key could not be decrypted: Pki:KeyPassphrase does not match the passphrase the keys in the data directory were encrypted with.",
+                exception);
+        }
+        var authority = new CertificateAuthority(certificate, key);
+        LogCaLoaded(logger, name, certificate.SubjectDN.ToString(), authority.Fingerprint);
+        return authority;
+    }
+
+    private static CertificateAuthority Create(
+        ICaKeyStore store,
+        string name,
+        string passphrase,
+        CaHierarchyOptions options,
+        CertificateAuthority? issuer,
+        TimeProvider timeProvider,
+        ILogger logger)
+    {
+        var isRoot = issuer is null;
+        var key = CaKeyAlgorithms.Generate(isRoot ? options.RootAlgorithm : options.IssuingAlgorithm);
+        var publicKey = PublicKeyFactory.CreateKey(key switch
+        {
+            ECDsa ec => ec.ExportSubjectPublicKeyInfo(),
+            RSA rsa => rsa.ExportSubjectPublicKeyInfo(),
+            _ => throw new NotSupportedException(),
+        });
+        var subject = new X509Name(isRoot ? options.RootSubject : options.IssuingSubject);
+        var now = timeProvider.GetUtcNow().UtcDateTime;
+        var notBefore = now.AddMinutes(-1);
+        var notAfter = now + (isRoot ? options.RootValidity : options.IssuingValidity);
+        if (issuer is not null && notAfter > issuer.Certificate.NotAfter)
+        {
+            notAfter = issuer.Certificate.NotAfter; // RFC 5280 6.1.3: a CA cannot outlive its issuer usefully
+        }
+
+        var generator = new X509V3CertificateGenerator();
+        generator.SetSerialNumber(SerialNumber.NewRandom().ToBouncyCastle());
+        generator.SetSubjectDN(subject);
+        generator.SetIssuerDN(issuer?.Subject ?? subject);
+        generator.SetNotBefore(notBefore);
+        generator.SetNotAfter(notAfter);
+        generator.SetPublicKey(publicKey);
+        // RFC 5280 4.2.1.9: basicConstraints MUST be critical in CA certificates; pathlen 0 stops the issuing CA minting sub-CAs.
+        generator.AddExtension(X509Extensions.BasicConstraints, true, isRoot ? new BasicConstraints(true) : new BasicConstraints(0));
+        // RFC 5280 4.2.1.3: keyCertSign and cRLSign for a CA; digitalSignature lets the issuing CA sign OCSP directly if it must.
+        var usage = KeyUsage.KeyCertSign | KeyUsage.CrlSign | (isRoot ? 0 : KeyUsage.DigitalSignature);
+        generator.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(usage));
+        generator.AddExtension(X509Extensions.SubjectKeyIdentifier, false, X509ExtensionUtilities.CreateSubjectKeyIdentifier(publicKey));
+        if (issuer is not null)
+        {
+            generator.AddExtension(X509Extensions.AuthorityKeyIdentifier, false, new AuthorityKeyIdentifier(issuer.SubjectKeyIdentifier));
+            PublicationPoints.ForRootCa(options.PublicBaseUrl).AddTo(generator);
+        }
+
+        ISignatureFactory signer = issuer?.SignatureFactory ?? new DotNetSignatureFactory(key);
+        var certificate = generator.Generate(signer);
+
+        var pbe = new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, options.KeyEncryptionIterations);
+        var encryptedKey = key.ExportEncryptedPkcs8PrivateKey(passphrase, pbe);
+        store.Save(name, certificate.GetEncoded(), encryptedKey);
+
+        var authority = new CertificateAuthority(certificate, key);
+        LogCaCreated(logger, name, certificate.SubjectDN.ToString(), authority.Fingerprint, notAfter);
+        return authority;
+    }
+
+    public void Dispose()
+    {
+        Issuing.Dispose();
+        Root.Dispose();
+    }
+
+    [LoggerMessage(EventId = 1001, EventName = "CaCreated", Level = LogLevel.Warning,
+        Message = "Created {CaName} {Subject} (SHA-256 {Fingerprint}), valid until {NotAfter:O}")]
+    private static partial void LogCaCreated(ILogger logger, string caName, string subject, string fingerprint, DateTime notAfter);
+
+    [LoggerMessage(EventId = 1002, EventName = "CaLoaded", Level = LogLevel.Information,
+        Message = "Loaded {CaName} {Subject} (SHA-256 {Fingerprint})")]
+    private static partial void LogCaLoaded(ILogger logger, string caName, string subject, string fingerprint);
+}
+
+/// <summary>A CA key exists but cannot be decrypted with the configured passphrase.</summary>
+public sealed class CaKeyUnlockException(string message, Exception inner) : Exception(message, inner);

@@ -1,0 +1,49 @@
+using System.Security.Cryptography;
+using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.X509;
+using Org.BouncyCastle.X509.Extension;
+
+namespace PkiService.Core.Authorities;
+
+/// <summary>A CA this service holds: its certificate and the private key that signs with it.</summary>
+public sealed class CertificateAuthority : IDisposable
+{
+    public CertificateAuthority(X509Certificate certificate, AsymmetricAlgorithm privateKey)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentNullException.ThrowIfNull(privateKey);
+        Certificate = certificate;
+        PrivateKey = privateKey;
+        SignatureFactory = new DotNetSignatureFactory(privateKey);
+        SubjectKeyIdentifier = X509ExtensionUtilities.CreateSubjectKeyIdentifier(certificate.GetPublicKey()).GetKeyIdentifier();
+        Der = certificate.GetEncoded();
+        Fingerprint = Convert.ToHexString(SHA256.HashData(Der));
+    }
+
+    /// <summary>The CA certificate.</summary>
+    public X509Certificate Certificate { get; }
+
+    /// <summary>The CA's private key (kept in memory only while the service runs).</summary>
+    public AsymmetricAlgorithm PrivateKey { get; }
+
+    /// <summary>Signs TBS structures with <see cref="PrivateKey"/>.</summary>
+    public ISignatureFactory SignatureFactory { get; }
+
+    /// <summary>The key identifier written as AKI into everything this CA signs (RFC 5280 4.2.1.1).</summary>
+    public byte[] SubjectKeyIdentifier { get; }
+
+    /// <summary>DER of <see cref="Certificate"/>.</summary>
+    public byte[] Der { get; }
+
+    /// <summary>Uppercase hex SHA-256 of <see cref="Der"/>.</summary>
+    public string Fingerprint { get; }
+
+    /// <summary>The CA's subject name.</summary>
+    public X509Name Subject => Certificate.SubjectDN;
+
+    /// <summary>PEM of the CA certificate.</summary>
+    public string Pem => PemEncoding.WriteString("CERTIFICATE", Der) + "\n";
+
+    public void Dispose() => PrivateKey.Dispose();
+}

@@ -1,0 +1,178 @@
+using System.Security.Cryptography;
+using Org.BouncyCastle.Asn1;
+using Org.BouncyCastle.Asn1.Sec;
+using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Asn1.X9;
+using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Pkcs;
+using PkiService.Core.Errors;
+using PkiService.Core.Primitives;
+
+namespace PkiService.Core.Issuance;
+
+/// <summary>
+/// A PKCS#10 certification request (RFC 2986) that has been parsed, whose self-signature verifies, and
+/// whose key is one we accept: RSA 2048/3072/4096, ECDSA P-256/P-384 or Ed25519.
+/// Only its public key and its requested names are ever used; everything else in it is ignored.
+/// </summary>
+public sealed class CertificationRequest
+{
+    private static readonly int[] AcceptedRsaSizes = [2048, 3072, 4096];
+
+    private CertificationRequest(AsymmetricKeyParameter publicKey, SubjectPublicKeyInfo publicKeyInfo, string? commonName, IReadOnlyList<SubjectAltName> subjectAltNames, string keyDescription)
+    {
+        PublicKey = publicKey;
+        PublicKeyInfo = publicKeyInfo;
+        CommonName = commonName;
+        SubjectAltNames = subjectAltNames;
+        KeyDescription = keyDescription;
+    }
+
+    /// <summary>The subject's public key.</summary>
+    public AsymmetricKeyParameter PublicKey { get; }
+
+    /// <summary>The subject's public key as it will be encoded in the certificate.</summary>
+    public SubjectPublicKeyInfo PublicKeyInfo { get; }
+
+    /// <summary>The CN the request asks for, if any.</summary>
+    public string? CommonName { get; }
+
+    /// <summary>The SANs the request asks for (extensionRequest attribute, RFC 2985 5.4.2).</summary>
+    public IReadOnlyList<SubjectAltName> SubjectAltNames { get; }
+
+    /// <summary>A short description of the key, such as "ECDSA P-256".</summary>
+    public string KeyDescription { get; }
+
+    /// <summary>True when the subject key is RSA.</summary>
+    public bool IsRsa => PublicKey is RsaKeyParameters;
+
+    /// <summary>Parses, verifies and checks a PEM CSR; throws <see cref="CsrRejectedException"/> saying what is wrong.</summary>
+    public static CertificationRequest FromPem(string pem)
+    {
+        if (string.IsNullOrWhiteSpace(pem) || !PemEncoding.TryFind(pem, out var fields))
+        {
+            throw new CsrRejectedException("The CSR is not PEM; send the output of 'openssl req' including the '-----BEGIN CERTIFICATE REQUEST-----' line.");
+        }
+        var label = pem[fields.Label];
+        if (label is not ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST"))
+        {
+            throw new CsrRejectedException($"The PEM block is a '{label}', not a 'CERTIFICATE REQUEST'.");
+        }
+        byte[] der;
+        try
+        {
+            der = Convert.FromBase64String(pem[fields.Base64Data]);
+        }
+        catch (FormatException)
+        {
+            throw new CsrRejectedException("The CSR's PEM body is not valid base64.");
+        }
+        return FromDer(der);
+    }
+
+    /// <summary>Parses, verifies and checks a DER CSR; throws <see cref="CsrRejectedException"/> saying what is wrong.</summary>
+    public static CertificationRequest FromDer(byte[] der)
+    {
+        Pkcs10CertificationRequest request;
+        AsymmetricKeyParameter publicKey;
+        try
+        {
+            request = new Pkcs10CertificationRequest(der);
+            publicKey = request.GetPublicKey();
+        }
+        catch (Exception exception) when (exception is not CsrRejectedException)
+        {
+            throw new CsrRejectedException("The CSR is not a valid PKCS#10 structure (RFC 2986); create it with 'openssl req -new'.");
+        }
+
+        var keyDescription = CheckKey(publicKey, request.GetCertificationRequestInfo().SubjectPublicKeyInfo);
+
+        bool verified;
+        try
+        {
+            verified = request.Verify();
+        }
+        catch (Exception)
+        {
+            verified = false;
+        }
+        if (!verified)
+        {
+            // RFC 2986 4.2: the signature proves possession of the private key; without it we would certify someone else's key.
+            throw new CsrRejectedException("The CSR's signature does not verify against its own public key; the request was altered or signed with another key.");
+        }
+
+        var info = request.GetCertificationRequestInfo();
+        var commonNames = info.Subject.GetValueList(X509Name.CN);
+        if (commonNames.Count > 1)
+        {
+            throw new CsrRejectedException("The CSR subject has more than one CN; request exactly one.");
+        }
+        return new CertificationRequest(publicKey, info.SubjectPublicKeyInfo, commonNames.FirstOrDefault(), ReadSubjectAltNames(request), keyDescription);
+    }
+
+    private static string CheckKey(AsymmetricKeyParameter key, SubjectPublicKeyInfo info)
+    {
+        switch (key)
+        {
+            case RsaKeyParameters rsa:
+                var bits = rsa.Modulus.BitLength;
+                if (!AcceptedRsaSizes.Contains(bits))
+                {
+                    throw new CsrRejectedException($"RSA-{bits} keys are not accepted; use RSA 2048, 3072 or 4096, ECDSA P-256 or P-384, or Ed25519.");
+                }
+                return $"RSA-{bits}";
+            case ECPublicKeyParameters:
+                var curve = info.Algorithm.Parameters is DerObjectIdentifier oid ? oid : null;
+                if (SecObjectIdentifiers.SecP256r1.Equals(curve))
+                {
+                    return "ECDSA P-256";
+                }
+                if (SecObjectIdentifiers.SecP384r1.Equals(curve))
+                {
+                    return "ECDSA P-384";
+                }
+                var name = curve is null ? "explicit parameters" : X962NamedCurves.GetName(curve) ?? SecNamedCurves.GetName(curve) ?? curve.Id;
+                throw new CsrRejectedException($"ECDSA keys on curve '{name}' are not accepted; use P-256 or P-384 (named curves).");
+            case Ed25519PublicKeyParameters:
+                return "Ed25519";
+            default:
+                throw new CsrRejectedException($"{info.Algorithm.Algorithm.Id} keys are not accepted; use RSA 2048/3072/4096, ECDSA P-256/P-384 or Ed25519.");
+        }
+    }
+
+    private static List<SubjectAltName> ReadSubjectAltNames(Pkcs10CertificationRequest request)
+    {
+        var names = new List<SubjectAltName>();
+        X509Extensions? extensions;
+        try
+        {
+            extensions = request.GetRequestedExtensions();
+        }
+        catch (Exception)
+        {
+            throw new CsrRejectedException("The CSR's extensionRequest attribute is malformed.");
+        }
+        var extension = extensions?.GetExtension(X509Extensions.SubjectAlternativeName);
+        if (extension is null)
+        {
+            return names;
+        }
+        GeneralNames generalNames;
+        try
+        {
+            generalNames = GeneralNames.GetInstance(extension.GetParsedValue());
+        }
+        catch (Exception)
+        {
+            throw new CsrRejectedException("The CSR's subjectAltName extension is malformed.");
+        }
+        foreach (var generalName in generalNames.GetNames())
+        {
+            names.Add(SubjectAltName.FromGeneralName(generalName)
+                ?? throw new CsrRejectedException($"The CSR asks for a subjectAltName of type {generalName.TagNo}; only DNS, IP, e-mail and URI names are issued."));
+        }
+        return names;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using Org.BouncyCastle.Asn1.X509;
+
+namespace PkiService.Core.Primitives;
+
+/// <summary>The kinds of subject alternative name we issue (RFC 5280 4.2.1.6).</summary>
+public enum SubjectAltNameKind
+{
+    Dns,
+    IpAddress,
+    Email,
+    Uri,
+}
+
+/// <summary>One subject alternative name, in the text form the API uses.</summary>
+public sealed record SubjectAltName(SubjectAltNameKind Kind, string Value)
+{
+    /// <summary>
+    /// Classifies a SAN string the way the API contract says: a URI when it has a scheme, an IP when it parses
+    /// as one, an e-mail when it has '@', else a DNS name.
+    /// </summary>
+    public static SubjectAltName Classify(string text)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(text);
+        text = text.Trim();
+        if (text.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme.Length > 0)
+        {
+            return new SubjectAltName(SubjectAltNameKind.Uri, text);
+        }
+        if (IPAddress.TryParse(text, out var ip) && (text.Contains(':') || text.Count(c => c == '.') == 3))
+        {
+            return new SubjectAltName(SubjectAltNameKind.IpAddress, ip.ToString());
+        }
+        if (text.Contains('@'))
+        {
+            return new SubjectAltName(SubjectAltNameKind.Email, text);
+        }
+        return new SubjectAltName(SubjectAltNameKind.Dns, text.ToLowerInvariant());
+    }
+
+    /// <summary>Reads a BouncyCastle <see cref="GeneralName"/>; null for kinds we do not issue.</summary>
+    public static SubjectAltName? FromGeneralName(GeneralName name) => name.TagNo switch
+    {
+        GeneralName.DnsName => new SubjectAltName(SubjectAltNameKind.Dns, name.Name.ToString()!.ToLowerInvariant()),
+        GeneralName.Rfc822Name => new SubjectAltName(SubjectAltNameKind.Email, name.Name.ToString()!),
+        GeneralName.UniformResourceIdentifier => new SubjectAltName(SubjectAltNameKind.Uri, name.Name.ToString()!),
+        GeneralName.IPAddress => new SubjectAltName(
+            SubjectAltNameKind.IpAddress,
+            new IPAddress(Org.BouncyCastle.Asn1.Asn1OctetString.GetInstance(name.Name).GetOctets()).ToString()),
+        _ => null,
+    };
+
+    /// <summary>The BouncyCastle form for certificate building.</summary>
+    public GeneralName ToGeneralName() => Kind switch
+    {
+        SubjectAltNameKind.Dns => new GeneralName(GeneralName.DnsName, Value),
+        SubjectAltNameKind.Email => new GeneralName(GeneralName.Rfc822Name, Value),
+        SubjectAltNameKind.Uri => new GeneralName(GeneralName.UniformResourceIdentifier, Value),
+        SubjectAltNameKind.IpAddress => new GeneralName(GeneralName.IPAddress, Value),
+        _ => throw new InvalidOperationException($"Unknown SAN kind {Kind}."),
+    };
+
+    public override string ToString() => Value;
+}
