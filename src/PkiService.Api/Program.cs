@@ -1,1 +1,21 @@
-var b = WebApplication.CreateBuilder(args); var app = b.Build(); app.Run();
+using PkiService.Api.Features.CaCertificates;
+using PkiService.Api.Features.Certificates;
+using PkiService.Api.Features.Enrollment;
+using PkiService.Api.Infrastructure;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddPkiServices();
+
+var app = builder.Build();
+app.UsePkiPipeline();
+
+app.MapHealthEndpoints();
+app.MapCaCertificateEndpoints();
+app.MapEnrollmentEndpoints();
+app.MapCertificateEndpoints();
+
+await app.InitializePkiAsync();
+await app.RunAsync();
+
+/// <summary>The web host's entry point (public so integration tests can start it).</summary>
+public partial class Program;

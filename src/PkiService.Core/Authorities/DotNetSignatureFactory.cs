@@ -56,6 +56,7 @@ public sealed class DotNetSignatureFactory : ISignatureFactory
 
         public Stream Stream => _buffer;
 
-        public IBlockResult GetResult() => new SimpleBlockResult(owner.Sign(_buffer.GetBuffer().AsSpan(0, (int)_buffer.Length)));
+        // BouncyCastle closes the stream before asking for the result; ToArray still works on a closed MemoryStream.
+        public IBlockResult GetResult() => new SimpleBlockResult(owner.Sign(_buffer.ToArray()));
     }
 }

@@ -1,0 +1,133 @@
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using PkiService.Api.Infrastructure;
+using PkiService.Core.Authorities;
+using PkiService.Core.Issuance;
+using PkiService.Core.Primitives;
+using PkiService.Persistence;
+using PkiService.Persistence.Entities;
+
+namespace PkiService.Api.Features.Enrollment;
+
+/// <summary>Body of POST /api/v1/enroll.</summary>
+/// <param name="Csr">PEM PKCS#10 certification request.</param>
+/// <param name="Validity">Optional ISO 8601 duration such as P90D; capped by the profile's maximum.</param>
+public sealed record EnrollRequest(string? Csr, string? Validity);
+
+/// <summary>An issued certificate, returned only once its record is committed.</summary>
+/// <param name="SerialNumber">Uppercase hexadecimal serial.</param>
+/// <param name="Certificate">The certificate, PEM.</param>
+/// <param name="Chain">Issuing CA then root, PEM.</param>
+/// <param name="NotBefore">Start of validity.</param>
+/// <param name="NotAfter">End of validity.</param>
+public sealed record EnrollmentResponse(string SerialNumber, string Certificate, string Chain, DateTimeOffset NotBefore, DateTimeOffset NotAfter);
+
+/// <summary>Enrolls a CSR with a one-time token.</summary>
+public sealed record EnrollCertificate(string? Token, string? Csr, string? Validity) : ICommand<EnrollmentResponse>;
+
+/// <summary>
+/// Checks the token, then the CSR, then in one transaction consumes the token and stores the certificate.
+/// Nothing is consumed when any check fails, and nothing is returned before the commit.
+/// </summary>
+public sealed partial class EnrollCertificateHandler(
+    PkiDbContext db,
+    IssuingAuthority issuingAuthority,
+    CaHierarchy hierarchy,
+    TimeProvider time,
+    ILogger<EnrollCertificateHandler> logger)
+    : ICommandHandler<EnrollCertificate, EnrollmentResponse>
+{
+    private const int SerialAttempts = 5;
+
+    public async ValueTask<EnrollmentResponse> Handle(EnrollCertificate command, CancellationToken cancellationToken)
+    {
+        var token = await FindUsableTokenAsync(command.Token, cancellationToken);
+        if (!CertificateProfile.TryGet(token.Profile, out var profile))
+        {
+            throw new InvalidOperationException($"Token {token.Id} names unknown profile '{token.Profile}'.");
+        }
+        var request = CertificationRequest.FromPem(command.Csr!);
+        TimeSpan? validity = command.Validity is null ? null : IsoDuration.TryParse(command.Validity, out var v) ? v : null;
+        var names = new NameAuthorization(token.CommonName, token.SubjectAltNames.Select(SubjectAltName.Classify).ToList());
+        // Resolve once before the transaction so a name the token does not allow is refused without touching the token.
+        names.Resolve(request, profile);
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var now = time.GetUtcNow().UtcDateTime;
+        // Consume the token only if it is still unused and unexpired: with the write lock held, two requests
+        // racing for one token cannot both get here with a row updated.
+        var consumed = await db.EnrollmentTokens
+            .Where(t => t.Id == token.Id && t.UsedAt == null && t.ExpiresAt > now)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, now), cancellationToken);
+        if (consumed != 1)
+        {
+            throw new AuthenticationFailedException("The enrollment token has already been used or has expired; ask for a new one.");
+        }
+
+        IssuedCertificate? issued = null;
+        for (var attempt = 0; attempt < SerialAttempts && issued is null; attempt++)
+        {
+            var serial = SerialNumber.NewRandom();
+            // RFC 5280 4.1.2.2: serials are unique per CA. A 128-bit collision is practically impossible, but checked anyway.
+            if (await db.Certificates.AnyAsync(c => c.SerialNumber == serial.Hex, cancellationToken))
+            {
+                LogSerialCollision(logger, serial.Hex);
+                continue;
+            }
+            issued = issuingAuthority.Issue(new IssuanceOrder(serial, request, names, profile, validity));
+        }
+        if (issued is null)
+        {
+            throw new InvalidOperationException("Could not draw an unused serial number.");
+        }
+
+        db.Certificates.Add(new CertificateRecord
+        {
+            SerialNumber = issued.SerialNumber.Hex,
+            IssuerFingerprint = hierarchy.Issuing.Fingerprint,
+            Subject = issued.Subject,
+            CommonName = issued.CommonName,
+            SubjectAltNames = issued.SubjectAltNames.Select(s => s.Value).ToList(),
+            Profile = issued.Profile,
+            NotBefore = issued.NotBefore.UtcDateTime,
+            NotAfter = issued.NotAfter.UtcDateTime,
+            IssuedAt = now,
+            Status = CertificateStatus.Active,
+            Der = issued.Der,
+            EnrollmentTokenId = token.Id,
+            ContactEmail = token.ContactEmail,
+        });
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+
+        LogIssued(logger, issued.SerialNumber.Hex, issued.Subject, issued.Profile, token.Id, issued.NotAfter, request.KeyDescription);
+        return new EnrollmentResponse(issued.SerialNumber.Hex, issued.Pem, hierarchy.ChainPem, issued.NotBefore, issued.NotAfter);
+    }
+
+    private async Task<EnrollmentTokenRecord> FindUsableTokenAsync(string? presented, CancellationToken cancellationToken)
+    {
+        if (presented is null)
+        {
+            throw new AuthenticationFailedException("Send the enrollment token as 'Authorization: Bearer <token>'.");
+        }
+        var hash = Secrets.Hash(presented);
+        var token = await db.EnrollmentTokens.AsNoTracking().FirstOrDefaultAsync(t => t.SecretHash == hash, cancellationToken);
+        if (token is null || !Secrets.Matches(token.SecretHash, presented))
+        {
+            throw new AuthenticationFailedException("The enrollment token is not valid.");
+        }
+        if (token.UsedAt is not null || token.ExpiresAt <= time.GetUtcNow().UtcDateTime)
+        {
+            throw new AuthenticationFailedException("The enrollment token has already been used or has expired; ask for a new one.");
+        }
+        return token;
+    }
+
+    [LoggerMessage(EventId = 3101, EventName = "CertificateIssued", Level = LogLevel.Information,
+        Message = "Issued {SerialNumber} to {Subject} (profile {Profile}, token {TokenId}, key {KeyDescription}), valid until {NotAfter:O}")]
+    private static partial void LogIssued(ILogger logger, string serialNumber, string subject, string profile, string tokenId, DateTimeOffset notAfter, string keyDescription);
+
+    [LoggerMessage(EventId = 3102, EventName = "SerialCollision", Level = LogLevel.Warning,
+        Message = "Serial {SerialNumber} already exists; drawing another")]
+    private static partial void LogSerialCollision(ILogger logger, string serialNumber);
+}

@@ -1,0 +1,55 @@
+using System.Security.Claims;
+using Mediator;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using PkiService.Api.Infrastructure;
+
+namespace PkiService.Api.Features.Enrollment;
+
+public static class EnrollmentEndpoints
+{
+    /// <summary>The largest enrollment body accepted (a 4096-bit RSA CSR is about 1.7 KiB).</summary>
+    public const long MaxEnrollmentBodyBytes = 64 * 1024;
+
+    public static IEndpointRouteBuilder MapEnrollmentEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1").WithTags("Enrollment");
+
+        api.MapPost("/enroll", EnrollAsync)
+            .WithName("Enroll")
+            .WithSummary("Enroll a CSR with a one-time enrollment token")
+            .WithDescription("Send the enrollment token as 'Authorization: Bearer <token>' and a PEM PKCS#10 CSR. The token is consumed only when a certificate is issued.")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxEnrollmentBodyBytes))
+            .Accepts<EnrollRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .AllowAnonymous();
+
+        api.MapPost("/enrollment-tokens", CreateTokenAsync)
+            .WithName("CreateEnrollmentToken")
+            .WithSummary("Create a one-time enrollment token")
+            .WithDescription("Admin. The token allows exactly the CN and SANs given here; its secret is shown only in this answer.")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxEnrollmentBodyBytes))
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .RequireAuthorization(ApiPolicies.Admin);
+
+        return app;
+    }
+
+    private static async Task<Created<EnrollmentResponse>> EnrollAsync(
+        EnrollRequest body, HttpRequest request, IMediator mediator, CancellationToken cancellationToken)
+    {
+        var token = Secrets.ReadBearer(request.Headers.Authorization);
+        var response = await mediator.Send(new EnrollCertificate(token, body.Csr, body.Validity), cancellationToken);
+        return TypedResults.Created($"/api/v1/certificates/{response.SerialNumber}", response);
+    }
+
+    private static async Task<Created<CreateEnrollmentTokenResponse>> CreateTokenAsync(
+        CreateEnrollmentTokenRequest body, ClaimsPrincipal user, IMediator mediator, CancellationToken cancellationToken)
+    {
+        var response = await mediator.Send(new CreateEnrollmentToken(body, user.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim)), cancellationToken);
+        return TypedResults.Created($"/api/v1/enrollment-tokens/{response.Id}", response);
+    }
+}

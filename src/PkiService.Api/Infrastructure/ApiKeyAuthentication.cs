@@ -1,0 +1,76 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using PkiService.Persistence;
+
+namespace PkiService.Api.Infrastructure;
+
+/// <summary>
+/// Authenticates admin API calls by <c>Authorization: Bearer &lt;API key&gt;</c>. Keys are looked up by
+/// their SHA-256 and compared in constant time; the key itself is never logged or stored.
+/// </summary>
+public sealed partial class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory loggerFactory,
+    UrlEncoder encoder,
+    PkiDbContext db)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string RoleClaim = ClaimTypes.Role;
+    public const string KeyIdClaim = "api_key_id";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var presented = Secrets.ReadBearer(Request.Headers.Authorization);
+        if (presented is null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+        var hash = Secrets.Hash(presented);
+        var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.SecretHash == hash, Context.RequestAborted);
+        if (key is null || key.RevokedAt is not null || !Secrets.Matches(key.SecretHash, presented))
+        {
+            LogRejected(Logger, Context.Connection.RemoteIpAddress?.ToString());
+            return AuthenticateResult.Fail("The API key is not valid.");
+        }
+        var identity = new ClaimsIdentity(
+            [new Claim(KeyIdClaim, key.Id), new Claim(ClaimTypes.Name, key.Name), new Claim(RoleClaim, key.Role)],
+            SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return WriteProblemAsync(StatusCodes.Status401Unauthorized, "Missing or invalid API key",
+            "Send an admin API key as 'Authorization: Bearer <key>'.");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        WriteProblemAsync(StatusCodes.Status403Forbidden, "The API key's role does not allow this call", null);
+
+    private Task WriteProblemAsync(int status, string title, string? detail)
+    {
+        Response.StatusCode = status;
+        return Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(Context);
+    }
+
+    [LoggerMessage(EventId = 2001, EventName = "ApiKeyRejected", Level = LogLevel.Warning,
+        Message = "Rejected an API key from {ClientIp}")]
+    private static partial void LogRejected(ILogger logger, string? clientIp);
+}
+
+/// <summary>API key roles.</summary>
+public static class ApiRoles
+{
+    public const string Admin = "admin";
+}
+
+/// <summary>Authorization policies.</summary>
+public static class ApiPolicies
+{
+    public const string Admin = "admin";
+}

@@ -1,0 +1,45 @@
+using PkiService.Core.Authorities;
+
+namespace PkiService.Api.Infrastructure;
+
+/// <summary>The <c>Pki</c> configuration section.</summary>
+public sealed class PkiOptions
+{
+    public const string Section = "Pki";
+
+    /// <summary>Database, encrypted CA keys and generated secrets. Created mode 0700; files in it are 0600.</summary>
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary>Base of the CDP and AIA URLs written into every certificate.</summary>
+    public string PublicBaseUrl { get; set; } = "http://127.0.0.1:5080";
+
+    /// <summary>Encrypts CA private keys at rest. When unset, one is generated into the data directory.</summary>
+    public string? KeyPassphrase { get; set; }
+
+    /// <summary>Root CA key algorithm.</summary>
+    public CaKeyAlgorithm RootKeyAlgorithm { get; set; } = CaKeyAlgorithm.EcdsaP384;
+
+    /// <summary>Issuing CA key algorithm.</summary>
+    public CaKeyAlgorithm IssuingKeyAlgorithm { get; set; } = CaKeyAlgorithm.EcdsaP256;
+
+    /// <summary>Root CA subject distinguished name.</summary>
+    public string RootSubject { get; set; } = "CN=PkiService Root CA,O=PkiService";
+
+    /// <summary>Issuing CA subject distinguished name.</summary>
+    public string IssuingSubject { get; set; } = "CN=PkiService Issuing CA,O=PkiService";
+
+    /// <summary>PBKDF2 iterations protecting the CA keys (PBES2 with AES-256-CBC).</summary>
+    public int KeyEncryptionIterations { get; set; } = 210_000;
+
+    /// <summary>The data directory as an absolute path.</summary>
+    public string DataDirectoryFullPath => Path.GetFullPath(DataDirectory);
+}
+
+/// <summary>The <c>Admin</c> configuration section.</summary>
+public sealed class AdminOptions
+{
+    public const string Section = "Admin";
+
+    /// <summary>The first admin API key. When unset, a random one is written to <c>&lt;data&gt;/admin-api-key</c>.</summary>
+    public string? BootstrapApiKey { get; set; }
+}

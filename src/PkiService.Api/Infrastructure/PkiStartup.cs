@@ -1,0 +1,80 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using PkiService.Core.Authorities;
+using PkiService.Persistence;
+using PkiService.Persistence.Entities;
+
+namespace PkiService.Api.Infrastructure;
+
+/// <summary>What happens once before the service accepts requests: data directory, database, CAs, first API key.</summary>
+public static partial class PkiStartup
+{
+    public const string BootstrapApiKeyId = "bootstrap";
+    public const string BootstrapApiKeyFile = "admin-api-key";
+
+    public static async Task InitializePkiAsync(this WebApplication app, CancellationToken cancellationToken = default)
+    {
+        var options = app.Services.GetRequiredService<IOptions<PkiOptions>>().Value;
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.Startup");
+        DataDirectory.Ensure(options.DataDirectoryFullPath);
+
+        await SqliteDatabase.PrepareFileAsync(options.DataDirectoryFullPath, cancellationToken);
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
+            await db.Database.MigrateAsync(cancellationToken);
+            await EnsureBootstrapApiKeyAsync(db, options, scope.ServiceProvider.GetRequiredService<IOptions<AdminOptions>>().Value,
+                scope.ServiceProvider.GetRequiredService<TimeProvider>(), logger, cancellationToken);
+        }
+
+        // Loading the CAs here makes a wrong passphrase stop the start instead of the first enrollment.
+        var hierarchy = app.Services.GetRequiredService<CaHierarchy>();
+        LogReady(logger, options.DataDirectoryFullPath, hierarchy.Root.Fingerprint, hierarchy.Issuing.Fingerprint);
+    }
+
+    private static async Task EnsureBootstrapApiKeyAsync(
+        PkiDbContext db, PkiOptions pki, AdminOptions admin, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    {
+        string key;
+        if (!string.IsNullOrEmpty(admin.BootstrapApiKey))
+        {
+            key = admin.BootstrapApiKey;
+        }
+        else
+        {
+            var path = Path.Combine(pki.DataDirectoryFullPath, BootstrapApiKeyFile);
+            (key, var created) = DataDirectory.ReadOrCreateSecret(path, () => Secrets.Generate(Secrets.ApiKeyPrefix));
+            if (created)
+            {
+                LogBootstrapKeyWritten(logger, path);
+            }
+        }
+
+        var hash = Secrets.Hash(key);
+        var record = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == BootstrapApiKeyId, cancellationToken);
+        if (record is null)
+        {
+            db.ApiKeys.Add(new ApiKeyRecord
+            {
+                Id = BootstrapApiKeyId,
+                Name = "bootstrap",
+                SecretHash = hash,
+                Role = ApiRoles.Admin,
+                CreatedAt = time.GetUtcNow().UtcDateTime,
+            });
+        }
+        else if (!Secrets.Matches(record.SecretHash, key))
+        {
+            record.SecretHash = hash; // Admin:BootstrapApiKey was changed: the old bootstrap key stops working
+        }
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    [LoggerMessage(EventId = 1020, EventName = "BootstrapApiKeyWritten", Level = LogLevel.Warning,
+        Message = "Admin:BootstrapApiKey is not set; a new admin API key was written to {Path} (mode 0600). Use it as 'Authorization: Bearer <key>'.")]
+    private static partial void LogBootstrapKeyWritten(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 1021, EventName = "PkiReady", Level = LogLevel.Information,
+        Message = "PkiService ready: data directory {DataDirectory}, root CA SHA-256 {RootFingerprint}, issuing CA SHA-256 {IssuingFingerprint}")]
+    private static partial void LogReady(ILogger logger, string dataDirectory, string rootFingerprint, string issuingFingerprint);
+}

@@ -1,0 +1,39 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using PkiService.Persistence.Entities;
+
+namespace PkiService.Persistence.Configurations;
+
+internal sealed class CertificateRecordConfiguration : IEntityTypeConfiguration<CertificateRecord>
+{
+    public void Configure(EntityTypeBuilder<CertificateRecord> builder)
+    {
+        builder.ToTable("Certificates");
+        builder.HasKey(c => c.Id);
+        builder.Property(c => c.SerialNumber).HasMaxLength(42);
+        // RFC 5280 4.1.2.2: a serial is unique per issuer; we enforce it across the whole service.
+        builder.HasIndex(c => c.SerialNumber).IsUnique();
+        builder.HasIndex(c => new { c.Status, c.NotAfter });
+        builder.Property(c => c.Status).HasConversion<string>().HasMaxLength(16);
+    }
+}
+
+internal sealed class EnrollmentTokenRecordConfiguration : IEntityTypeConfiguration<EnrollmentTokenRecord>
+{
+    public void Configure(EntityTypeBuilder<EnrollmentTokenRecord> builder)
+    {
+        builder.ToTable("EnrollmentTokens");
+        builder.HasKey(t => t.Id);
+        builder.HasIndex(t => t.SecretHash).IsUnique();
+    }
+}
+
+internal sealed class ApiKeyRecordConfiguration : IEntityTypeConfiguration<ApiKeyRecord>
+{
+    public void Configure(EntityTypeBuilder<ApiKeyRecord> builder)
+    {
+        builder.ToTable("ApiKeys");
+        builder.HasKey(k => k.Id);
+        builder.HasIndex(k => k.SecretHash).IsUnique();
+    }
+}

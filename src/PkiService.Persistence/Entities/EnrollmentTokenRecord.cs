@@ -1,0 +1,29 @@
+namespace PkiService.Persistence.Entities;
+
+/// <summary>A one-time enrollment token. Only the SHA-256 of the secret is stored.</summary>
+public sealed class EnrollmentTokenRecord
+{
+    /// <summary>Public identifier (not secret), used in logs and to refer to the token.</summary>
+    public required string Id { get; set; }
+
+    /// <summary>SHA-256 of the token secret.</summary>
+    public required byte[] SecretHash { get; set; }
+
+    public required string CommonName { get; set; }
+
+    public List<string> SubjectAltNames { get; set; } = [];
+
+    public required string Profile { get; set; }
+
+    public string? ContactEmail { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+
+    public DateTime ExpiresAt { get; set; }
+
+    /// <summary>When the token was consumed by a successful enrollment; null while unused.</summary>
+    public DateTime? UsedAt { get; set; }
+
+    /// <summary>The admin API key that created the token.</summary>
+    public string? CreatedByApiKeyId { get; set; }
+}
