@@ -23,10 +23,10 @@ public sealed class PkiOptions
     public CaKeyAlgorithm IssuingKeyAlgorithm { get; set; } = CaKeyAlgorithm.EcdsaP256;
 
     /// <summary>Root CA subject distinguished name.</summary>
-    public string RootSubject { get; set; } = "CN=PkiService Root CA,O=PkiService";
+    public string RootSubject { get; set; } = "O=PkiService,CN=PkiService Root CA";
 
     /// <summary>Issuing CA subject distinguished name.</summary>
-    public string IssuingSubject { get; set; } = "CN=PkiService Issuing CA,O=PkiService";
+    public string IssuingSubject { get; set; } = "O=PkiService,CN=PkiService Issuing CA";
 
     /// <summary>PBKDF2 iterations protecting the CA keys (PBES2 with AES-256-CBC).</summary>
     public int KeyEncryptionIterations { get; set; } = 210_000;

@@ -4,10 +4,10 @@ namespace PkiService.Core.Authorities;
 public sealed class CaHierarchyOptions
 {
     /// <summary>Subject of the root CA certificate.</summary>
-    public string RootSubject { get; set; } = "CN=PkiService Root CA,O=PkiService";
+    public string RootSubject { get; set; } = "O=PkiService,CN=PkiService Root CA";
 
     /// <summary>Subject of the issuing CA certificate.</summary>
-    public string IssuingSubject { get; set; } = "CN=PkiService Issuing CA,O=PkiService";
+    public string IssuingSubject { get; set; } = "O=PkiService,CN=PkiService Issuing CA";
 
     /// <summary>Root key algorithm; ECDSA P-384 by default.</summary>
     public CaKeyAlgorithm RootAlgorithm { get; set; } = CaKeyAlgorithm.EcdsaP384;

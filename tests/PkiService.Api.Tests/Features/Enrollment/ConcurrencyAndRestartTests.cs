@@ -1,0 +1,101 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PkiService.Api.Tests.Support;
+using PkiService.Core.Authorities;
+
+namespace PkiService.Api.Tests.Features.Enrollment;
+
+public sealed class ConcurrencyAndRestartTests
+{
+    [Fact]
+    public async Task Enroll_50ConcurrentClients_AllSucceedWithDistinctSerialsListedByAdminApi()
+    {
+        using var factory = new PkiApiFactory();
+        var tokens = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => factory.CreateTokenAsync($"load-{i}")));
+
+        var responses = await Task.WhenAll(tokens.Select((token, i) => factory.EnrollAsync(token, Csrs.P256($"load-{i}"))));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        var serials = await Task.WhenAll(responses.Select(async r => (await r.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!.SerialNumber));
+        Assert.Equal(50, serials.Distinct().Count());
+
+        using var admin = factory.CreateAdminClient();
+        var listed = new HashSet<string>();
+        for (var page = 1; page <= 3; page++)
+        {
+            var json = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/certificates?page={page}&pageSize=20");
+            Assert.Equal(50, json.GetProperty("total").GetInt32());
+            listed.UnionWith(json.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("serialNumber").GetString()!));
+        }
+        Assert.True(listed.SetEquals(serials));
+    }
+
+    [Fact]
+    public async Task Restart_KeepsCaFingerprintsCertificatesAndConsumedTokens()
+    {
+        string directory;
+        string rootPem, chainPem, serial, usedToken;
+        using (var first = new PkiApiFactory())
+        {
+            directory = first.DataDirectory;
+            usedToken = await first.CreateTokenAsync("survivor");
+            var enrolled = await first.EnrollAsync(usedToken, Csrs.P256("survivor"));
+            serial = (await enrolled.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!.SerialNumber;
+            using var client = first.CreateClient();
+            rootPem = await client.GetStringAsync("/pki/root.pem");
+            chainPem = await client.GetStringAsync("/pki/chain.pem");
+        }
+
+        using var second = new PkiApiFactory(directory);
+        using var again = second.CreateClient();
+        Assert.Equal(rootPem, await again.GetStringAsync("/pki/root.pem"));
+        Assert.Equal(chainPem, await again.GetStringAsync("/pki/chain.pem"));
+        using var admin = second.CreateAdminClient();
+        var record = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/certificates/{serial}");
+        Assert.Equal("active", record.GetProperty("status").GetString());
+        Assert.Equal("CN=survivor", record.GetProperty("subject").GetString());
+        var reuse = await second.EnrollAsync(usedToken, Csrs.P256("survivor"));
+        await ProblemAssert.IsProblemAsync(reuse, HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task Restart_WithWrongPassphrase_StopsWithClearMessage()
+    {
+        using var first = new PkiApiFactory();
+        first.CreateClient().Dispose();
+
+        using var second = new WrongPassphraseFactory(first.DataDirectory);
+        var error = Assert.ThrowsAny<Exception>(() => second.CreateClient());
+
+        var unlock = error as CaKeyUnlockException ?? error.InnerException as CaKeyUnlockException;
+        Assert.NotNull(unlock);
+        Assert.Contains("Pki:KeyPassphrase", unlock.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void DataDirectory_AfterStart_IsOwnerOnly()
+    {
+        using var factory = new PkiApiFactory();
+        factory.CreateClient().Dispose();
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(factory.DataDirectory));
+        var files = Directory.GetFiles(factory.DataDirectory);
+        Assert.Contains(files, f => f.EndsWith("pki.db", StringComparison.Ordinal));
+        Assert.Contains(files, f => f.EndsWith("issuing-ca.key", StringComparison.Ordinal));
+        Assert.All(files, f => Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(f)));
+        Assert.All(Directory.GetFiles(factory.DataDirectory, "*.key"), f =>
+            Assert.Contains("BEGIN ENCRYPTED PRIVATE KEY", File.ReadAllText(f), StringComparison.Ordinal));
+    }
+
+    private sealed class WrongPassphraseFactory(string directory) : Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
+        {
+            builder.UseSetting("Pki:DataDirectory", directory);
+            builder.UseSetting("Pki:KeyPassphrase", "not the passphrase");
+            builder.UseSetting("Admin:BootstrapApiKey", PkiApiFactory.AdminKey);
+        }
+    }
+}
