@@ -133,7 +133,11 @@ public sealed class CertificationRequest
                 {
                     return "ECDSA P-384";
                 }
-                var name = curve is null ? "explicit parameters" : X962NamedCurves.GetName(curve) ?? SecNamedCurves.GetName(curve) ?? curve.Id;
+                var name = curve is null
+                    ? "explicit parameters"
+                    : Org.BouncyCastle.Asn1.Nist.NistNamedCurves.GetName(curve) is { } nist
+                        ? $"P-{nist[2..]} ({SecNamedCurves.GetName(curve)})"
+                        : X962NamedCurves.GetName(curve) ?? SecNamedCurves.GetName(curve) ?? curve.Id;
                 throw new CsrRejectedException($"ECDSA keys on curve '{name}' are not accepted; use P-256 or P-384 (named curves).");
             case Ed25519PublicKeyParameters:
                 return "Ed25519";

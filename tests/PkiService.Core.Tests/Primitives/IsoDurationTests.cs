@@ -1,0 +1,31 @@
+using PkiService.Core.Primitives;
+
+namespace PkiService.Core.Tests.Primitives;
+
+public sealed class IsoDurationTests
+{
+    [Theory]
+    [InlineData("P90D", 90 * 24 * 60)]
+    [InlineData("PT1H", 60)]
+    [InlineData("PT5M", 5)]
+    [InlineData("P1DT12H", 36 * 60)]
+    public void TryParse_DayAndTimeDurations_Parse(string text, int minutes)
+    {
+        Assert.True(IsoDuration.TryParse(text, out var duration));
+        Assert.Equal(TimeSpan.FromMinutes(minutes), duration);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("90")]
+    [InlineData("P1Y")]
+    [InlineData("P2M")]
+    [InlineData("PT0S")]
+    [InlineData("-P1D")]
+    [InlineData("P99999999999999D")]
+    public void TryParse_AmbiguousOrNotPositive_ReturnsFalse(string? text)
+    {
+        Assert.False(IsoDuration.TryParse(text, out _));
+    }
+}
