@@ -1,0 +1,239 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Org.BouncyCastle.Asn1;
+using Org.BouncyCastle.Asn1.Ocsp;
+using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Security.Certificates;
+using Org.BouncyCastle.X509;
+using Org.BouncyCastle.X509.Extension;
+using PkiService.Core.Authorities;
+using PkiService.Core.Primitives;
+
+namespace PkiService.Core.Ocsp;
+
+/// <summary>
+/// A delegated OCSP responder certificate (RFC 6960 4.2.2.2) and its ECDSA P-256 key: signed by the CA it answers
+/// for, with extendedKeyUsage id-kp-OCSPSigning and id-pkix-ocsp-nocheck, and a short life so that not being able
+/// to revoke it (nocheck) does little harm.
+/// </summary>
+public sealed partial class OcspResponderCertificate : IDisposable
+{
+    /// <summary>Default lifetime of a responder certificate: 30 days.</summary>
+    public static readonly TimeSpan DefaultValidity = TimeSpan.FromDays(30);
+
+    /// <summary>Default PBKDF2 iteration count for the encrypted key, the same as the CA keys.</summary>
+    public const int DefaultKeyEncryptionIterations = 210_000;
+
+    private readonly ECDsa _privateKey;
+
+    private OcspResponderCertificate(X509Certificate certificate, ECDsa privateKey)
+    {
+        Certificate = certificate;
+        _privateKey = privateKey;
+        SignatureFactory = new DotNetSignatureFactory(privateKey);
+        Der = certificate.GetEncoded();
+        NotBefore = new DateTimeOffset(certificate.NotBefore, TimeSpan.Zero);
+        NotAfter = new DateTimeOffset(certificate.NotAfter, TimeSpan.Zero);
+    }
+
+    /// <summary>The responder certificate.</summary>
+    public X509Certificate Certificate { get; }
+
+    /// <summary>DER of <see cref="Certificate"/>.</summary>
+    public byte[] Der { get; }
+
+    /// <summary>Start of validity.</summary>
+    public DateTimeOffset NotBefore { get; }
+
+    /// <summary>End of validity.</summary>
+    public DateTimeOffset NotAfter { get; }
+
+    /// <summary>The responder key (ECDSA P-256).</summary>
+    public ECDsa PrivateKey => _privateKey;
+
+    /// <summary>Signs OCSP responses with <see cref="PrivateKey"/> (ecdsa-with-SHA256).</summary>
+    public ISignatureFactory SignatureFactory { get; }
+
+    /// <summary>The name under which <see cref="LoadOrCreate"/> keeps the responder of the CA stored as <paramref name="caName"/>.</summary>
+    public static string StoreName(string caName) => caName + "-ocsp";
+
+    /// <summary>
+    /// Creates a fresh responder certificate and key for <paramref name="issuer"/>, valid from a minute ago for
+    /// <paramref name="validity"/> (never beyond the CA's own notAfter).
+    /// </summary>
+    public static OcspResponderCertificate Create(CertificateAuthority issuer, TimeSpan validity, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(issuer);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        if (validity <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(validity), validity, "A responder certificate needs a positive lifetime.");
+        }
+
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        try
+        {
+            var publicKey = PublicKeyFactory.CreateKey(key.ExportSubjectPublicKeyInfo());
+            var now = TruncateToSeconds(timeProvider.GetUtcNow());
+            var notBefore = now.AddMinutes(-1);
+            var notAfter = now + validity;
+            var issuerNotAfter = new DateTimeOffset(issuer.Certificate.NotAfter, TimeSpan.Zero);
+            if (notAfter > issuerNotAfter)
+            {
+                notAfter = issuerNotAfter;
+            }
+
+            var generator = new X509V3CertificateGenerator();
+            generator.SetSerialNumber(SerialNumber.NewRandom().ToBouncyCastle());
+            generator.SetIssuerDN(issuer.Subject);
+            generator.SetSubjectDN(SubjectFor(issuer.Subject));
+            generator.SetNotBefore(notBefore.UtcDateTime);
+            generator.SetNotAfter(notAfter.UtcDateTime);
+            generator.SetPublicKey(publicKey);
+            generator.AddExtension(X509Extensions.BasicConstraints, true, new BasicConstraints(false));
+            // RFC 5280 4.2.1.3: signing OCSP responses is a digitalSignature use.
+            generator.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(KeyUsage.DigitalSignature));
+            // RFC 6960 4.2.2.2: a delegated responder is marked by id-kp-OCSPSigning in extendedKeyUsage.
+            generator.AddExtension(X509Extensions.ExtendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeID.id_kp_OCSPSigning));
+            // RFC 6960 4.2.2.2.1: id-pkix-ocsp-nocheck (value NULL) tells clients not to check the responder's own status.
+            generator.AddExtension(OcspObjectIdentifiers.PkixOcspNocheck, false, DerNull.Instance);
+            generator.AddExtension(X509Extensions.SubjectKeyIdentifier, false, X509ExtensionUtilities.CreateSubjectKeyIdentifier(publicKey));
+            generator.AddExtension(X509Extensions.AuthorityKeyIdentifier, false, new AuthorityKeyIdentifier(issuer.SubjectKeyIdentifier));
+
+            var certificate = generator.Generate(issuer.SignatureFactory);
+            return new OcspResponderCertificate(certificate, key);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads a responder certificate and its encrypted PKCS#8 key (as <see cref="ExportEncryptedPrivateKey"/> wrote it).
+    /// A wrong passphrase throws <see cref="CaKeyUnlockException"/>, like the CA keys.
+    /// </summary>
+    public static OcspResponderCertificate Load(byte[] certificateDer, byte[] encryptedPkcs8, string passphrase)
+    {
+        ArgumentNullException.ThrowIfNull(certificateDer);
+        ArgumentNullException.ThrowIfNull(encryptedPkcs8);
+        ArgumentException.ThrowIfNullOrEmpty(passphrase);
+        var certificate = new X509CertificateParser().ReadCertificate(certificateDer)
+            ?? throw new InvalidDataException("The OCSP responder certificate is empty.");
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportEncryptedPkcs8PrivateKey(passphrase, encryptedPkcs8, out _);
+        }
+        catch (CryptographicException exception)
+        {
+            key.Dispose();
+            throw new CaKeyUnlockException(
+                "The OCSP responder private key could not be decrypted: Pki:KeyPassphrase does not match the passphrase it was encrypted with.",
+                exception);
+        }
+        return new OcspResponderCertificate(certificate, key);
+    }
+
+    /// <summary>
+    /// Loads the responder stored as <see cref="StoreName"/>(<paramref name="caName"/>) and returns it if it was
+    /// signed by <paramref name="issuer"/> and does not <see cref="NeedsRenewal"/>; otherwise creates, stores and
+    /// returns a new one. Call it at start-up and from a periodic job.
+    /// </summary>
+    public static OcspResponderCertificate LoadOrCreate(
+        ICaKeyStore store,
+        string caName,
+        CertificateAuthority issuer,
+        string passphrase,
+        TimeSpan validity,
+        TimeProvider timeProvider,
+        ILogger logger,
+        int keyEncryptionIterations = DefaultKeyEncryptionIterations)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentException.ThrowIfNullOrEmpty(caName);
+        ArgumentNullException.ThrowIfNull(issuer);
+        ArgumentException.ThrowIfNullOrEmpty(passphrase);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(logger);
+
+        var name = StoreName(caName);
+        var now = timeProvider.GetUtcNow();
+        if (store.TryLoad(name, out var certificateDer, out var encryptedKey))
+        {
+            var existing = Load(certificateDer, encryptedKey, passphrase);
+            if (existing.IsIssuedBy(issuer) && !existing.NeedsRenewal(now))
+            {
+                LogResponderLoaded(logger, name, existing.NotAfter);
+                return existing;
+            }
+            existing.Dispose();
+        }
+
+        var created = Create(issuer, validity, timeProvider);
+        store.Save(name, created.Der, created.ExportEncryptedPrivateKey(passphrase, keyEncryptionIterations));
+        LogResponderCreated(logger, name, created.NotAfter);
+        return created;
+    }
+
+    /// <summary>The key as encrypted PKCS#8 (PBES2, AES-256-CBC, PBKDF2-SHA256), for an <see cref="ICaKeyStore"/>.</summary>
+    public byte[] ExportEncryptedPrivateKey(string passphrase, int iterations = DefaultKeyEncryptionIterations)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(passphrase);
+        var pbe = new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, iterations);
+        return _privateKey.ExportEncryptedPkcs8PrivateKey(passphrase, pbe);
+    }
+
+    /// <summary>
+    /// True once less than a third of the certificate's lifetime is left (or it has expired), so a new one is made
+    /// well before clients would reject responses it signs.
+    /// </summary>
+    public bool NeedsRenewal(DateTimeOffset now)
+    {
+        var lifetime = NotAfter - NotBefore;
+        return NotAfter - now < lifetime / 3;
+    }
+
+    /// <summary>True when <paramref name="issuer"/> signed this certificate (it was not made by an earlier, replaced CA).</summary>
+    public bool IsIssuedBy(CertificateAuthority issuer)
+    {
+        ArgumentNullException.ThrowIfNull(issuer);
+        if (!Certificate.IssuerDN.Equivalent(issuer.Subject))
+        {
+            return false;
+        }
+        try
+        {
+            return Certificate.IsSignatureValid(issuer.Certificate.GetPublicKey());
+        }
+        catch (Exception exception) when (exception is InvalidKeyException or SignatureException or CertificateException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => _privateKey.Dispose();
+
+    private static X509Name SubjectFor(X509Name caSubject)
+    {
+        var caCommonName = caSubject.GetValueList(X509Name.CN).FirstOrDefault() ?? "CA";
+        var organization = caSubject.GetValueList(X509Name.O).FirstOrDefault();
+        return organization is null
+            ? new X509Name([X509Name.CN], [$"{caCommonName} OCSP Responder"])
+            : new X509Name([X509Name.CN, X509Name.O], [$"{caCommonName} OCSP Responder", organization]);
+    }
+
+    private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
+        new(value.UtcTicks - value.UtcTicks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
+
+    [LoggerMessage(EventId = 1101, EventName = "OcspResponderCreated", Level = LogLevel.Warning,
+        Message = "Created OCSP responder certificate {ResponderName}, valid until {NotAfter:O}")]
+    private static partial void LogResponderCreated(ILogger logger, string responderName, DateTimeOffset notAfter);
+
+    [LoggerMessage(EventId = 1102, EventName = "OcspResponderLoaded", Level = LogLevel.Information,
+        Message = "Loaded OCSP responder certificate {ResponderName}, valid until {NotAfter:O}")]
+    private static partial void LogResponderLoaded(ILogger logger, string responderName, DateTimeOffset notAfter);
+}
