@@ -1,6 +1,9 @@
 using PkiService.Api.Features.CaCertificates;
 using PkiService.Api.Features.Certificates;
+using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Enrollment;
+using PkiService.Api.Features.Ocsp;
+using PkiService.Api.Features.Revocation;
 using PkiService.Api.Infrastructure;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -13,6 +16,9 @@ app.MapHealthEndpoints();
 app.MapCaCertificateEndpoints();
 app.MapEnrollmentEndpoints();
 app.MapCertificateEndpoints();
+app.MapRevocationEndpoints();
+app.MapCrlEndpoints();
+app.MapOcspEndpoints();
 
 await app.InitializePkiAsync();
 await app.RunAsync();

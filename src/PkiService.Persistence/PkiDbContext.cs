@@ -4,7 +4,7 @@ using PkiService.Persistence.Entities;
 
 namespace PkiService.Persistence;
 
-/// <summary>The service's database: issued certificates, enrollment tokens and API keys.</summary>
+/// <summary>The service's database: issued certificates, enrollment tokens, API keys and CRL numbers.</summary>
 public sealed class PkiDbContext(DbContextOptions<PkiDbContext> options) : DbContext(options)
 {
     /// <summary>The assembly that holds the migrations.</summary>
@@ -15,6 +15,8 @@ public sealed class PkiDbContext(DbContextOptions<PkiDbContext> options) : DbCon
     public DbSet<EnrollmentTokenRecord> EnrollmentTokens => Set<EnrollmentTokenRecord>();
 
     public DbSet<ApiKeyRecord> ApiKeys => Set<ApiKeyRecord>();
+
+    public DbSet<CrlNumberRecord> CrlNumbers => Set<CrlNumberRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(PkiDbContext).Assembly);

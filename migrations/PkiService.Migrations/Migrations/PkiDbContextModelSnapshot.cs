@@ -68,6 +68,9 @@ namespace PkiService.Migrations.Migrations
                     b.Property<string>("EnrollmentTokenId")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime?>("InvalidityDate")
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTime>("IssuedAt")
                         .HasColumnType("TEXT");
 
@@ -117,6 +120,22 @@ namespace PkiService.Migrations.Migrations
                     b.HasIndex("Status", "NotAfter");
 
                     b.ToTable("Certificates", (string)null);
+                });
+
+            modelBuilder.Entity("PkiService.Persistence.Entities.CrlNumberRecord", b =>
+                {
+                    b.Property<string>("IssuerFingerprint")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LastNumber")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("IssuerFingerprint");
+
+                    b.ToTable("CrlNumbers", (string)null);
                 });
 
             modelBuilder.Entity("PkiService.Persistence.Entities.EnrollmentTokenRecord", b =>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using PkiService.Core.Authorities;
 using PkiService.Core.Issuance;
 
@@ -8,10 +9,8 @@ public static class CaHierarchyFactory
 {
     public static CaHierarchy Create(IServiceProvider services)
     {
-        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PkiOptions>>().Value;
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.CaHierarchy");
-        DataDirectory.Ensure(options.DataDirectoryFullPath);
-        var passphrase = CaKeyPassphrase.Resolve(options, logger);
+        var options = services.GetRequiredService<IOptions<PkiOptions>>().Value;
+        var vault = services.GetRequiredService<CaKeyVault>();
         var hierarchyOptions = new CaHierarchyOptions
         {
             RootSubject = options.RootSubject,
@@ -19,19 +18,19 @@ public static class CaHierarchyFactory
             RootAlgorithm = options.RootKeyAlgorithm,
             IssuingAlgorithm = options.IssuingKeyAlgorithm,
             PublicBaseUrl = options.PublicBaseUrl,
-            KeyEncryptionIterations = options.KeyEncryptionIterations,
+            KeyEncryptionIterations = vault.Iterations,
         };
         return CaHierarchy.LoadOrCreate(
-            new FileCaKeyStore(options.DataDirectoryFullPath),
+            vault.Store,
             hierarchyOptions,
-            passphrase,
+            vault.Passphrase,
             services.GetRequiredService<TimeProvider>(),
-            logger);
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.CaHierarchy"));
     }
 
     public static IssuingAuthority CreateIssuingAuthority(IServiceProvider services)
     {
-        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PkiOptions>>().Value;
+        var options = services.GetRequiredService<IOptions<PkiOptions>>().Value;
         return new IssuingAuthority(
             services.GetRequiredService<CaHierarchy>().Issuing,
             PublicationPoints.ForIssuingCa(options.PublicBaseUrl),

@@ -1,5 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using PkiService.Api.Features.Crl;
+using PkiService.Api.Features.Ocsp;
 using PkiService.Core.Authorities;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
@@ -29,6 +31,9 @@ public static partial class PkiStartup
 
         // Loading the CAs here makes a wrong passphrase stop the start instead of the first enrollment.
         var hierarchy = app.Services.GetRequiredService<CaHierarchy>();
+        app.Services.GetRequiredService<OcspResponderSet>();
+        // Publish CRLs before the first request, with a CRL number above any used before this start.
+        await app.Services.GetRequiredService<CrlPublisher>().EnsurePublishedAfterAsync(cancellationToken);
         LogReady(logger, options.DataDirectoryFullPath, hierarchy.Root.Fingerprint, hierarchy.Issuing.Fingerprint);
     }
 

@@ -7,7 +7,9 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using PkiService.Core.Authorities;
+using PkiService.Api.Features.Crl;
+using PkiService.Api.Features.Ocsp;
+using PkiService.Core.Ocsp;
 using PkiService.Persistence;
 
 namespace PkiService.Api.Infrastructure;
@@ -35,8 +37,20 @@ public static class ServiceRegistration
             options.UsePkiSqlite(SqliteDatabase.ConnectionString(pki.DataDirectoryFullPath));
         });
 
+        services.AddSingleton(CaKeyVault.Create);
         services.AddSingleton(CaHierarchyFactory.Create);
         services.AddSingleton(CaHierarchyFactory.CreateIssuingAuthority);
+
+        services.Configure<CrlOptions>(builder.Configuration.GetSection(CrlOptions.Section));
+        services.AddSingleton<CrlPublisher>();
+        services.AddHostedService<CrlRefreshJob>();
+
+        services.Configure<OcspOptions>(builder.Configuration.GetSection(OcspOptions.Section));
+        services.AddSingleton<ICertificateStatusSource, DatabaseCertificateStatusSource>();
+        services.AddSingleton<OcspResponseCache>();
+        services.AddSingleton<OcspResponderSet>();
+        services.AddSingleton<OcspRequestAnswerer>();
+        services.AddHostedService<OcspResponderRenewalJob>();
 
         services.AddMediator((MediatorOptions options) =>
         {

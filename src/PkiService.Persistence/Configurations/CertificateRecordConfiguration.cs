@@ -37,3 +37,12 @@ internal sealed class ApiKeyRecordConfiguration : IEntityTypeConfiguration<ApiKe
         builder.HasIndex(k => k.SecretHash).IsUnique();
     }
 }
+
+internal sealed class CrlNumberRecordConfiguration : IEntityTypeConfiguration<CrlNumberRecord>
+{
+    public void Configure(EntityTypeBuilder<CrlNumberRecord> builder)
+    {
+        builder.ToTable("CrlNumbers");
+        builder.HasKey(n => n.IssuerFingerprint);
+    }
+}

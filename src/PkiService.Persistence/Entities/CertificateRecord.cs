@@ -39,6 +39,9 @@ public sealed class CertificateRecord
     /// <summary>RFC 5280 5.3.1 reason name, when revoked.</summary>
     public string? RevocationReason { get; set; }
 
+    /// <summary>RFC 5280 5.3.2: when the key is known or suspected to have been compromised, if the revoker said.</summary>
+    public DateTime? InvalidityDate { get; set; }
+
     public required byte[] Der { get; set; }
 
     /// <summary>The enrollment token that authorized this certificate.</summary>

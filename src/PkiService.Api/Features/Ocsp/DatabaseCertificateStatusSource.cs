@@ -1,0 +1,40 @@
+using Microsoft.EntityFrameworkCore;
+using PkiService.Core.Authorities;
+using PkiService.Core.Ocsp;
+using PkiService.Core.Primitives;
+using PkiService.Core.Revocation;
+using PkiService.Persistence;
+using PkiService.Persistence.Entities;
+
+namespace PkiService.Api.Features.Ocsp;
+
+/// <summary>
+/// Certificate statuses from the database, keyed by (issuer, serial). The root has issued only the issuing CA,
+/// which this service does not revoke; any other serial under the root is unknown.
+/// </summary>
+public sealed class DatabaseCertificateStatusSource(IServiceScopeFactory scopes, CaHierarchy hierarchy) : ICertificateStatusSource
+{
+    private readonly SerialNumber _issuingCaSerial = SerialNumber.FromBouncyCastle(hierarchy.Issuing.Certificate.SerialNumber);
+
+    public async ValueTask<RevocationStatus> GetStatusAsync(string issuerFingerprint, SerialNumber serialNumber, CancellationToken cancellationToken)
+    {
+        if (issuerFingerprint == hierarchy.Root.Fingerprint)
+        {
+            return serialNumber == _issuingCaSerial ? RevocationStatus.Good : RevocationStatus.Unknown;
+        }
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
+        var row = await db.Certificates.AsNoTracking()
+            .Where(c => c.SerialNumber == serialNumber.Hex && c.IssuerFingerprint == issuerFingerprint)
+            .Select(c => new { c.Status, c.RevokedAt, c.RevocationReason })
+            .FirstOrDefaultAsync(cancellationToken);
+        return row switch
+        {
+            null => RevocationStatus.Unknown, // RFC 6960 2.2: "unknown" for a serial this CA never issued
+            { Status: CertificateStatus.Revoked } => RevocationStatus.Revoked(
+                new DateTimeOffset(row.RevokedAt!.Value, TimeSpan.Zero),
+                RevocationReasons.TryParse(row.RevocationReason, out var reason) ? reason : RevocationReason.Unspecified),
+            _ => RevocationStatus.Good,
+        };
+    }
+}

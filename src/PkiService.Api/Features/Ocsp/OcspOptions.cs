@@ -1,0 +1,36 @@
+using PkiService.Core.Primitives;
+
+namespace PkiService.Api.Features.Ocsp;
+
+/// <summary>The <c>Ocsp</c> configuration section (ISO 8601 durations).</summary>
+public sealed class OcspOptions
+{
+    public const string Section = "Ocsp";
+
+    /// <summary>nextUpdate - thisUpdate of each single response.</summary>
+    public string ResponseValidity { get; set; } = "PT1H";
+
+    /// <summary>Lifetime of the delegated OCSP responder certificates (renewed when a third is left).</summary>
+    public string ResponderValidity { get; set; } = "P30D";
+
+    /// <summary>How often the responder certificates are checked for renewal.</summary>
+    public string RenewalCheckInterval { get; set; } = "PT1H";
+
+    /// <summary>Upper bound of Cache-Control max-age on GET answers (also never past nextUpdate).</summary>
+    public string MaxAge { get; set; } = "PT5M";
+
+    /// <summary>Pre-built responses kept in memory at most.</summary>
+    public int CacheCapacity { get; set; } = 200_000;
+
+    public TimeSpan ResponseValidityDuration => Parse(ResponseValidity, nameof(ResponseValidity));
+
+    public TimeSpan ResponderValidityDuration => Parse(ResponderValidity, nameof(ResponderValidity));
+
+    public TimeSpan RenewalCheckIntervalDuration => Parse(RenewalCheckInterval, nameof(RenewalCheckInterval));
+
+    public TimeSpan MaxAgeDuration => Parse(MaxAge, nameof(MaxAge));
+
+    private static TimeSpan Parse(string value, string key) => IsoDuration.TryParse(value, out var duration)
+        ? duration
+        : throw new InvalidOperationException($"Ocsp:{key} = '{value}' is not an ISO 8601 duration such as PT1H.");
+}

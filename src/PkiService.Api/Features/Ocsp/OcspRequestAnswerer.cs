@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Options;
+using PkiService.Core.Ocsp;
+
+namespace PkiService.Api.Features.Ocsp;
+
+/// <summary>A reply ready to send, with HTTP validators when it came from (or went into) the cache.</summary>
+public sealed record OcspAnswer(OcspReply Reply, string? ETag);
+
+/// <summary>
+/// Answers one DER OCSP request: cache first for nonce-less single requests, otherwise look up and sign.
+/// Never throws for bad input: garbage gets an OCSP malformedRequest reply (RFC 6960 2.3).
+/// </summary>
+public sealed class OcspRequestAnswerer(OcspResponderSet responders, OcspResponseCache cache, TimeProvider time)
+{
+    public async ValueTask<OcspAnswer> AnswerAsync(ReadOnlyMemory<byte> requestDer, CancellationToken cancellationToken)
+    {
+        var responder = responders.Responder;
+        var request = responder.Parse(requestDer.Span);
+        if (request.CacheKey is not { } key)
+        {
+            return new OcspAnswer(await responder.RespondAsync(request, cancellationToken), null);
+        }
+        if (cache.TryGet(key, time.GetUtcNow(), out var cached))
+        {
+            return new OcspAnswer(cached.Reply, cached.ETag);
+        }
+        var generation = cache.Generation;
+        var reply = await responder.RespondAsync(request, cancellationToken);
+        if (reply.Status != OcspReplyStatus.Successful)
+        {
+            return new OcspAnswer(reply, null);
+        }
+        var entry = cache.Add(key, reply, generation);
+        return new OcspAnswer(entry.Reply, entry.ETag);
+    }
+}

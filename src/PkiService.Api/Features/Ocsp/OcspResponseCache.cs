@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using PkiService.Core.Ocsp;
+using PkiService.Core.Primitives;
+
+namespace PkiService.Api.Features.Ocsp;
+
+/// <summary>
+/// Signed responses to nonce-less single-certificate requests (RFC 5019 2.1.1 allows pre-produced responses),
+/// kept until shortly before nextUpdate or until the certificate's status changes.
+/// </summary>
+public sealed class OcspResponseCache(IOptions<OcspOptions> options)
+{
+    /// <summary>A cached reply and its HTTP validator.</summary>
+    public sealed record Entry(OcspReply Reply, string ETag);
+
+    private readonly ConcurrentDictionary<(string Issuer, SerialNumber Serial), ConcurrentDictionary<string, Entry>> _entries = new();
+    private long _generation;
+
+    /// <summary>Read before building a response; pass to <see cref="Add"/> so a response built across an invalidation is not kept.</summary>
+    public long Generation => Volatile.Read(ref _generation);
+
+    /// <summary>A cached reply that is still fresh: more than a tenth of its validity before nextUpdate.</summary>
+    public bool TryGet(OcspCacheKey key, DateTimeOffset now, out Entry entry)
+    {
+        entry = null!;
+        if (!_entries.TryGetValue((key.IssuerFingerprint, key.SerialNumber), out var byHash)
+            || !byHash.TryGetValue(key.HashAlgorithm, out var found))
+        {
+            return false;
+        }
+        var reply = found.Reply;
+        if (reply.NextUpdate is not { } nextUpdate || reply.ThisUpdate is not { } thisUpdate
+            || now >= nextUpdate - (nextUpdate - thisUpdate) / 10)
+        {
+            byHash.TryRemove(key.HashAlgorithm, out _);
+            return false;
+        }
+        entry = found;
+        return true;
+    }
+
+    /// <summary>Keeps a reply unless the cache was invalidated since <paramref name="generation"/> was read.</summary>
+    public Entry Add(OcspCacheKey key, OcspReply reply, long generation)
+    {
+        var entry = new Entry(reply, $"\"{Convert.ToHexString(SHA256.HashData(reply.Der).AsSpan(0, 16))}\"");
+        if (_entries.Count >= options.Value.CacheCapacity)
+        {
+            _entries.Clear(); // crude bound: a full cache restarts cold rather than growing without limit
+        }
+        var byHash = _entries.GetOrAdd((key.IssuerFingerprint, key.SerialNumber), _ => new ConcurrentDictionary<string, Entry>(StringComparer.Ordinal));
+        byHash[key.HashAlgorithm] = entry;
+        if (Volatile.Read(ref _generation) != generation)
+        {
+            byHash.TryRemove(key.HashAlgorithm, out _); // an invalidation raced with the build: do not keep it
+        }
+        return entry;
+    }
+
+    /// <summary>Drops every cached reply about one certificate: called the moment its status changes.</summary>
+    public void Invalidate(string issuerFingerprint, SerialNumber serial)
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.TryRemove((issuerFingerprint, serial), out _);
+    }
+
+    /// <summary>Drops everything, e.g. when a responder certificate is renewed.</summary>
+    public void Clear()
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.Clear();
+    }
+}

@@ -1,0 +1,68 @@
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using PkiService.Api.Features.Certificates;
+using PkiService.Api.Features.Crl;
+using PkiService.Api.Features.Ocsp;
+using PkiService.Core.Errors;
+using PkiService.Core.Primitives;
+using PkiService.Core.Revocation;
+using PkiService.Persistence;
+using PkiService.Persistence.Entities;
+
+namespace PkiService.Api.Features.Revocation;
+
+/// <summary>Body of POST /api/v1/certificates/{serial}/revoke.</summary>
+/// <param name="Reason">RFC 5280 5.3.1 reason: unspecified, keyCompromise, caCompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold or privilegeWithdrawn.</param>
+/// <param name="InvalidityDate">RFC 5280 5.3.2: when the key is known or suspected to have been compromised (not in the future).</param>
+public sealed record RevokeRequest(string? Reason, DateTimeOffset? InvalidityDate);
+
+/// <summary>Revokes one certificate.</summary>
+public sealed record RevokeCertificate(string Serial, string? Reason, DateTimeOffset? InvalidityDate) : ICommand<CertificateView>;
+
+/// <summary>
+/// Marks the certificate revoked, then before answering drops its cached OCSP responses and waits for a CRL
+/// that lists it: when this returns, both OCSP and the CRL already say "revoked".
+/// </summary>
+public sealed partial class RevokeCertificateHandler(
+    PkiDbContext db,
+    CrlPublisher crlPublisher,
+    OcspResponseCache ocspCache,
+    TimeProvider time,
+    ILogger<RevokeCertificateHandler> logger)
+    : ICommandHandler<RevokeCertificate, CertificateView>
+{
+    public async ValueTask<CertificateView> Handle(RevokeCertificate command, CancellationToken cancellationToken)
+    {
+        var serial = SerialNumber.Parse(command.Serial);
+        var reason = RevocationReasons.Parse(command.Reason ?? "unspecified");
+        var now = time.GetUtcNow().UtcDateTime;
+        var reasonName = reason.ToName();
+        var invalidity = command.InvalidityDate?.UtcDateTime;
+
+        // Conditional update: of two concurrent revocations exactly one changes the row; the other gets 409.
+        var changed = await db.Certificates
+            .Where(c => c.SerialNumber == serial.Hex && c.Status == CertificateStatus.Active)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(c => c.Status, CertificateStatus.Revoked)
+                .SetProperty(c => c.RevokedAt, now)
+                .SetProperty(c => c.RevocationReason, reasonName)
+                .SetProperty(c => c.InvalidityDate, invalidity), cancellationToken);
+
+        var record = await db.Certificates.AsNoTracking().FirstOrDefaultAsync(c => c.SerialNumber == serial.Hex, cancellationToken)
+            ?? throw new NotFoundException($"No certificate with serial number {serial.Hex} was issued by this service.");
+        if (changed == 0)
+        {
+            throw new ConflictException($"Certificate {serial.Hex} was already revoked at {record.RevokedAt:O} ({record.RevocationReason}).");
+        }
+
+        ocspCache.Invalidate(record.IssuerFingerprint, serial);
+        // Not cancellable: once the row is revoked, the CRL must follow even if the caller has gone.
+        await crlPublisher.EnsurePublishedAfterAsync(CancellationToken.None);
+        LogRevoked(logger, serial.Hex, reasonName, record.Subject);
+        return CertificateView.From(record, now);
+    }
+
+    [LoggerMessage(EventId = 4001, EventName = "CertificateRevoked", Level = LogLevel.Warning,
+        Message = "Revoked {SerialNumber} ({Reason}), subject {Subject}")]
+    private static partial void LogRevoked(ILogger logger, string serialNumber, string reason, string subject);
+}
