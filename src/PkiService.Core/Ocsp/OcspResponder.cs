@@ -42,6 +42,9 @@ public sealed partial class OcspResponder
     /// <summary>Default distance from thisUpdate to nextUpdate: one hour.</summary>
     public static readonly TimeSpan DefaultResponseValidity = TimeSpan.FromHours(1);
 
+    /// <summary>Appended to a cache key's hash name when the CertID's AlgorithmIdentifier has no parameters.</summary>
+    private const string NoParametersSuffix = "-NOPARAMS";
+
     private static readonly HashAlgorithm[] _hashAlgorithms =
     [
         new(OiwObjectIdentifiers.IdSha1, "SHA1", HashAlgorithmName.SHA1),
@@ -264,8 +267,6 @@ public sealed partial class OcspResponder
         OcspReplyStatus.Successful => throw new ArgumentOutOfRangeException(nameof(status), status, "A successful response must be signed."),
         _ => new OcspReply(status, EncodeRejection(status), null, null, null),
     };
-
-    private const string NoParametersSuffix = "-NOPARAMS";
 
     private OcspReply Sign(Issuer issuer, IReadOnlyList<(CertificateID CertId, RevocationStatus Status)> answers, byte[]? nonceExtensionValue, OcspCacheKey? cacheKey)
     {
