@@ -26,9 +26,9 @@ public sealed class OcspRequestAnswerer(OcspResponderSet responders, OcspRespons
         }
         var generation = cache.Generation;
         var reply = await responder.RespondAsync(request, cancellationToken);
-        if (reply.Status != OcspReplyStatus.Successful)
+        if (reply.CacheKey is null)
         {
-            return new OcspAnswer(reply, null);
+            return new OcspAnswer(reply, null); // refusals and "unknown" (the serial may be issued later) are not kept
         }
         var entry = cache.Add(key, reply, generation);
         return new OcspAnswer(entry.Reply, entry.ETag);
