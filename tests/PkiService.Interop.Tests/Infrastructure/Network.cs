@@ -14,28 +14,4 @@ public static class Network
         listener.Stop();
         return port;
     }
-
-    /// <summary>Waits until something accepts TCP connections on 127.0.0.1:<paramref name="port"/>, or the deadline passes.</summary>
-    public static async Task<bool> WaitForListenerAsync(int port, TimeSpan timeout, Func<bool>? giveUp = null)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (giveUp?.Invoke() == true)
-            {
-                return false;
-            }
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return true;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100);
-            }
-        }
-        return false;
-    }
 }
