@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 using FluentValidation;
 using Mediator;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -92,10 +92,33 @@ public static class ServiceRegistration
         return app;
     }
 
+    /// <summary>
+    /// Health endpoints as route handlers (not <c>MapHealthChecks</c>, whose endpoints the API explorer cannot see) so that
+    /// the OpenAPI document lists them. The answer is the health check middleware's: the status as text, 503 when unhealthy, never cached.
+    /// </summary>
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithTags("Health");
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).WithTags("Health");
+        var health = app.MapGroup("/health").WithTags("Health").AllowAnonymous();
+        health.MapGet("/live", (HttpContext context, HealthCheckService checks, CancellationToken cancellationToken) =>
+                HealthReportAsync(context, checks, _ => false, cancellationToken))
+            .WithName("Live")
+            .WithSummary("Liveness: the process answers HTTP")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain");
+        health.MapGet("/ready", (HttpContext context, HealthCheckService checks, CancellationToken cancellationToken) =>
+                HealthReportAsync(context, checks, check => check.Tags.Contains("ready"), cancellationToken))
+            .WithName("Ready")
+            .WithSummary("Readiness: the database answers and the issuing CA key can sign")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain")
+            .Produces<string>(StatusCodes.Status503ServiceUnavailable, "text/plain");
         return app;
+    }
+
+    private static async Task<ContentHttpResult> HealthReportAsync(
+        HttpContext context, HealthCheckService checks, Func<HealthCheckRegistration, bool> predicate, CancellationToken cancellationToken)
+    {
+        var report = await checks.CheckHealthAsync(predicate, cancellationToken);
+        context.Response.Headers.CacheControl = "no-store, no-cache";
+        var status = report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
+        return TypedResults.Text(report.Status.ToString(), "text/plain", statusCode: status);
     }
 }

@@ -1,0 +1,40 @@
+namespace PkiService.Interop.Tests.Infrastructure;
+
+/// <summary>
+/// The external tool policy: a test that needs a tool FAILS when the tool is missing and <c>CI=true</c>
+/// (CI must install it), and is SKIPPED with the reason otherwise (a developer machine may lack it).
+/// </summary>
+public static class RequiredTool
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    public static string Openssl() => Require("openssl", FindOnPath("openssl"), "apt-get install openssl");
+
+    public static string Curl() => Require("curl", FindOnPath("curl"), "apt-get install curl");
+
+    public static string Chromium() =>
+        Require("chromium", File.Exists(ChromiumPath) ? ChromiumPath : null, "apt-get install chromium");
+
+    private static string Require(string tool, string? path, string install)
+    {
+        if (path is not null)
+        {
+            return path;
+        }
+        var reason = $"{tool} is not installed (not found{(tool == "chromium" ? $" at {ChromiumPath}" : " on PATH")}); install it with '{install}'.";
+        if (IsCi)
+        {
+            Assert.Fail($"CI=true and {reason}");
+        }
+        Skip.If(true, reason);
+        return null!; // unreachable: Skip.If throws
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, name))
+            .FirstOrDefault(File.Exists);
+}

@@ -1,0 +1,139 @@
+using System.Net.Http.Headers;
+using System.Reflection;
+
+namespace PkiService.Interop.Tests.Infrastructure;
+
+/// <summary>
+/// The built PkiService.Api, run as a real process (<c>dotnet PkiService.Api.dll</c>) on a free loopback port with a
+/// fresh data directory and a known admin API key. Shared by every test in <see cref="ServiceCollection"/>.
+/// </summary>
+public sealed class ServiceProcess : IAsyncLifetime
+{
+    public const string AdminApiKey = "pki_ak_interop-tests-admin-key";
+
+    /// <summary>Overrides where the service assembly is (otherwise the path recorded at build time is used).</summary>
+    public const string AssemblyPathVariable = "PKISERVICE_API_DLL";
+
+    private const int StartAttempts = 3;
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly TempDirectory _dataDirectory = new("pki-interop-data-");
+    private BackgroundProcess? _process;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>The <c>Pki:PublicBaseUrl</c> the service writes into CDP and AIA extensions (no trailing slash).</summary>
+    public string PublicBaseUrl => BaseAddress.ToString().TrimEnd('/');
+
+    public PkiApiClient Api { get; private set; } = null!;
+
+    /// <summary>What the service printed so far, for assertion messages.</summary>
+    public string Log => _process?.Describe() ?? "(not started)";
+
+    public async Task InitializeAsync()
+    {
+        var assembly = FindServiceAssembly();
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = Network.FreeLoopbackPort();
+            BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+            _process = BackgroundProcess.Start(
+                DotnetHost(),
+                [
+                    assembly,
+                    "--urls", PublicBaseUrl,
+                    $"--Pki:DataDirectory={_dataDirectory.Path}",
+                    $"--Pki:PublicBaseUrl={PublicBaseUrl}",
+                    "--Pki:KeyPassphrase=interop-tests-passphrase",
+                    $"--Admin:BootstrapApiKey={AdminApiKey}",
+                ],
+                workingDirectory: Path.GetDirectoryName(assembly),
+                environment: new Dictionary<string, string?>
+                {
+                    ["ASPNETCORE_URLS"] = null,
+                    ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                });
+            if (await WaitUntilReadyAsync())
+            {
+                break;
+            }
+            var failure = _process.Describe();
+            _process.Dispose();
+            // Another process may have taken the port between probing and binding: try a new one.
+            if (attempt == StartAttempts || !failure.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"PkiService did not become ready at {BaseAddress}health/ready within {ReadyTimeout}.\n{failure}");
+            }
+        }
+        Api = new PkiApiClient(new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) }, AdminApiKey);
+    }
+
+    public Task DisposeAsync()
+    {
+        Api?.Dispose();
+        _process?.Dispose();
+        _dataDirectory.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private async Task<bool> WaitUntilReadyAsync()
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + ReadyTimeout;
+        while (DateTime.UtcNow < deadline && !_process!.HasExited)
+        {
+            try
+            {
+                using var response = await http.GetAsync("health/ready");
+                if (response.IsSuccessStatusCode)
+                {
+                    return true;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            catch (TaskCanceledException)
+            {
+                // slow first answer
+            }
+            await Task.Delay(200);
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The service assembly: <c>PKISERVICE_API_DLL</c> if set, else the path MSBuild resolved for the
+    /// <c>ReferenceOutputAssembly=false</c> project reference when this test assembly was built.
+    /// </summary>
+    private static string FindServiceAssembly()
+    {
+        var path = Environment.GetEnvironmentVariable(AssemblyPathVariable);
+        if (string.IsNullOrEmpty(path))
+        {
+            path = typeof(ServiceProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+                .FirstOrDefault(a => a.Key == "PkiServiceApiPath")?.Value;
+        }
+        if (string.IsNullOrEmpty(path) || !File.Exists(path))
+        {
+            throw new InvalidOperationException(
+                $"PkiService.Api.dll not found (looked at '{path}'). Build the solution, or set {AssemblyPathVariable} to the built assembly.");
+        }
+        return path;
+    }
+
+    /// <summary>The dotnet host running these tests (set by the SDK), so the service runs on the same runtime.</summary>
+    private static string DotnetHost()
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet";
+    }
+}
+
+/// <summary>Every test that talks to the service shares one process; the tests in it run one at a time.</summary>
+[CollectionDefinition(Name)]
+public sealed class ServiceCollection : ICollectionFixture<ServiceProcess>
+{
+    public const string Name = "PkiService process";
+}
