@@ -4,7 +4,7 @@ using PkiService.Persistence.Entities;
 
 namespace PkiService.Persistence;
 
-/// <summary>The service's database: issued certificates, enrollment tokens, API keys and CRL numbers.</summary>
+/// <summary>The service's database: issued certificates, enrollment tokens, API keys, CRL numbers and the expiry-warning outbox.</summary>
 public sealed class PkiDbContext(DbContextOptions<PkiDbContext> options) : DbContext(options)
 {
     /// <summary>The assembly that holds the migrations.</summary>
@@ -17,6 +17,8 @@ public sealed class PkiDbContext(DbContextOptions<PkiDbContext> options) : DbCon
     public DbSet<ApiKeyRecord> ApiKeys => Set<ApiKeyRecord>();
 
     public DbSet<CrlNumberRecord> CrlNumbers => Set<CrlNumberRecord>();
+
+    public DbSet<ExpiryNotificationRecord> ExpiryNotifications => Set<ExpiryNotificationRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(PkiDbContext).Assembly);

@@ -46,3 +46,17 @@ internal sealed class CrlNumberRecordConfiguration : IEntityTypeConfiguration<Cr
         builder.HasKey(n => n.IssuerFingerprint);
     }
 }
+
+internal sealed class ExpiryNotificationRecordConfiguration : IEntityTypeConfiguration<ExpiryNotificationRecord>
+{
+    public void Configure(EntityTypeBuilder<ExpiryNotificationRecord> builder)
+    {
+        builder.ToTable("ExpiryNotifications");
+        builder.HasKey(n => n.Id);
+        // One warning per (certificate, threshold, channel), however many scans race to record it.
+        builder.HasIndex(n => new { n.CertificateId, n.Threshold, n.Channel }).IsUnique();
+        builder.HasIndex(n => new { n.Status, n.NextAttemptAt });
+        builder.Property(n => n.Status).HasConversion<string>().HasMaxLength(16);
+        builder.HasOne<CertificateRecord>().WithMany().HasForeignKey(n => n.CertificateId).OnDelete(DeleteBehavior.Cascade);
+    }
+}

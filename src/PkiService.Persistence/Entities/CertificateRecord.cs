@@ -5,6 +5,9 @@ public enum CertificateStatus
 {
     Active = 0,
     Revoked = 1,
+
+    /// <summary>Replaced by a renewal: not revoked (OCSP still says good), but no longer warned about or renewable.</summary>
+    Superseded = 2,
 }
 
 /// <summary>One issued certificate. Written in the same transaction that consumes the enrollment token.</summary>
@@ -48,4 +51,7 @@ public sealed class CertificateRecord
     public string? EnrollmentTokenId { get; set; }
 
     public string? ContactEmail { get; set; }
+
+    /// <summary>When a renewal replaced this certificate, the serial of its successor.</summary>
+    public string? SupersededBy { get; set; }
 }

@@ -10,7 +10,7 @@ namespace PkiService.Api.Features.Certificates;
 /// <param name="Profile">Profile it was issued under.</param>
 /// <param name="NotBefore">Start of validity.</param>
 /// <param name="NotAfter">End of validity.</param>
-/// <param name="Status">active, revoked or expired.</param>
+/// <param name="Status">active, revoked, expired or superseded (replaced by a renewal).</param>
 /// <param name="RevokedAt">When it was revoked, if it was.</param>
 /// <param name="RevocationReason">RFC 5280 reason name, if revoked.</param>
 /// <param name="Certificate">The certificate, PEM.</param>
@@ -42,6 +42,7 @@ public sealed record CertificateView(
     public static string StatusOf(CertificateRecord record, DateTime now) => record.Status switch
     {
         CertificateStatus.Revoked => CertificateStatusFilter.Revoked,
+        CertificateStatus.Superseded => CertificateStatusFilter.Superseded,
         _ when record.NotAfter <= now => CertificateStatusFilter.Expired,
         _ => CertificateStatusFilter.Active,
     };
@@ -55,6 +56,7 @@ public static class CertificateStatusFilter
     public const string Active = "active";
     public const string Revoked = "revoked";
     public const string Expired = "expired";
+    public const string Superseded = "superseded";
 
-    public static readonly string[] All = [Active, Revoked, Expired];
+    public static readonly string[] All = [Active, Revoked, Expired, Superseded];
 }

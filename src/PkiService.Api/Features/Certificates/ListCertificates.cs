@@ -25,6 +25,7 @@ public sealed class ListCertificatesHandler(PkiDbContext db, TimeProvider time) 
             CertificateStatusFilter.Active => certificates.Where(c => c.Status == CertificateStatus.Active && c.NotAfter > now),
             CertificateStatusFilter.Revoked => certificates.Where(c => c.Status == CertificateStatus.Revoked),
             CertificateStatusFilter.Expired => certificates.Where(c => c.Status == CertificateStatus.Active && c.NotAfter <= now),
+            CertificateStatusFilter.Superseded => certificates.Where(c => c.Status == CertificateStatus.Superseded),
             _ => certificates,
         };
         if (query.ExpiringWithin is not null && IsoDuration.TryParse(query.ExpiringWithin, out var within))

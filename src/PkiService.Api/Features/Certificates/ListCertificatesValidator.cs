@@ -11,7 +11,7 @@ public sealed class ListCertificatesValidator : AbstractValidator<ListCertificat
     {
         RuleFor(q => q.Status)
             .Must(s => s is null || CertificateStatusFilter.All.Contains(s))
-            .WithMessage(q => $"'{q.Status}' is not a status; use active, revoked or expired.")
+            .WithMessage(q => $"'{q.Status}' is not a status; use active, revoked, expired or superseded.")
             .OverridePropertyName("status");
         RuleFor(q => q.ExpiringWithin)
             .Must(e => e is null || IsoDuration.TryParse(e, out _))

@@ -41,7 +41,7 @@ public sealed partial class RevokeCertificateHandler(
 
         // Conditional update: of two concurrent revocations exactly one changes the row; the other gets 409.
         var changed = await db.Certificates
-            .Where(c => c.SerialNumber == serial.Hex && c.Status == CertificateStatus.Active)
+            .Where(c => c.SerialNumber == serial.Hex && c.Status != CertificateStatus.Revoked)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(c => c.Status, CertificateStatus.Revoked)
                 .SetProperty(c => c.RevokedAt, now)
