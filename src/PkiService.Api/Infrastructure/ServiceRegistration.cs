@@ -8,6 +8,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using PkiService.Api.Features.Crl;
+using PkiService.Api.Features.Expiry;
 using PkiService.Api.Features.Ocsp;
 using PkiService.Core.Ocsp;
 using PkiService.Persistence;
@@ -44,6 +45,15 @@ public static class ServiceRegistration
         services.Configure<CrlOptions>(builder.Configuration.GetSection(CrlOptions.Section));
         services.AddSingleton<CrlPublisher>();
         services.AddHostedService<CrlRefreshJob>();
+
+        services.Configure<ExpiryOptions>(builder.Configuration.GetSection(ExpiryOptions.Section));
+        services.Configure<NotificationOptions>(builder.Configuration.GetSection(NotificationOptions.Section));
+        services.AddHttpClient(WebhookChannel.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<IExpiryWarningChannel, WebhookChannel>();
+        services.AddSingleton<IExpiryWarningChannel, EmailChannel>();
+        services.AddScoped<ExpiryScanner>();
+        services.AddScoped<ExpiryWarningDispatcher>();
+        services.AddHostedService<ExpiryWarningJob>();
 
         services.Configure<OcspOptions>(builder.Configuration.GetSection(OcspOptions.Section));
         services.AddSingleton<ICertificateStatusSource, DatabaseCertificateStatusSource>();

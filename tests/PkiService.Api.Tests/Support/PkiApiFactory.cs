@@ -16,10 +16,13 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
     public const string AdminKey = "pki_ak_test-admin-key-0123456789abcdef";
     public const string Passphrase = "test passphrase, not a secret";
 
-    public PkiApiFactory(string? dataDirectory = null, TimeProvider? timeProvider = null)
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+
+    public PkiApiFactory(string? dataDirectory = null, TimeProvider? timeProvider = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         DataDirectory = dataDirectory ?? TempDirectory.Create();
         TimeProvider = timeProvider;
+        _settings = settings ?? new Dictionary<string, string?>();
         UseKestrel(0);
     }
 
@@ -35,6 +38,10 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
         // Fewer PBKDF2 rounds keep each throwaway CA quick to create; production keeps the default.
         builder.UseSetting("Pki:KeyEncryptionIterations", "1000");
         builder.UseSetting("Admin:BootstrapApiKey", AdminKey);
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
         if (TimeProvider is not null)
         {
             builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(TimeProvider)));
