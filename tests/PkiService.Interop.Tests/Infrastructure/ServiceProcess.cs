@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Reflection;
 
 namespace PkiService.Interop.Tests.Infrastructure;
