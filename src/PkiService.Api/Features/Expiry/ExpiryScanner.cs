@@ -49,6 +49,18 @@ public sealed partial class ExpiryScanner(
                     candidates = candidates.Where(c => c.ContactEmail != null);
                 }
                 var certificates = await candidates.Select(c => new { c.Id, c.SerialNumber }).ToListAsync(cancellationToken);
+                if (certificates.Count == 0)
+                {
+                    continue;
+                }
+                // Rows these certificates already have for this channel (wider thresholds warned in earlier scans).
+                var ids = certificates.Select(c => c.Id).ToList();
+                var existing = (await db.ExpiryNotifications.AsNoTracking()
+                        .Where(n => n.Channel == name && ids.Contains(n.CertificateId))
+                        .Select(n => new { n.CertificateId, n.Threshold })
+                        .ToListAsync(cancellationToken))
+                    .Select(n => (n.CertificateId, n.Threshold))
+                    .ToHashSet();
                 foreach (var certificate in certificates)
                 {
                     db.ExpiryNotifications.Add(Row(certificate.Id, certificate.SerialNumber, threshold, name, NotificationStatus.Pending, now));
@@ -57,9 +69,7 @@ public sealed partial class ExpiryScanner(
                     for (var wider = band + 1; wider < thresholds.Count; wider++)
                     {
                         var widerThreshold = thresholds[wider].Text;
-                        var exists = await db.ExpiryNotifications.AnyAsync(
-                            n => n.CertificateId == certificate.Id && n.Threshold == widerThreshold && n.Channel == name, cancellationToken);
-                        if (!exists)
+                        if (!existing.Contains((certificate.Id, widerThreshold)))
                         {
                             db.ExpiryNotifications.Add(Row(certificate.Id, certificate.SerialNumber, widerThreshold, name, NotificationStatus.Passed, now));
                         }
