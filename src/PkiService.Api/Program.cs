@@ -1,3 +1,4 @@
+using PkiService.Api.Features.ApiKeys;
 using PkiService.Api.Features.CaCertificates;
 using PkiService.Api.Features.Certificates;
 using PkiService.Api.Features.Crl;
@@ -21,6 +22,7 @@ app.MapRevocationEndpoints();
 app.MapCrlEndpoints();
 app.MapOcspEndpoints();
 app.MapExpiryEndpoints();
+app.MapApiKeyEndpoints();
 
 await app.InitializePkiAsync();
 await app.RunAsync();

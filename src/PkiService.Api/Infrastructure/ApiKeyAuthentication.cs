@@ -66,11 +66,27 @@ public sealed partial class ApiKeyAuthenticationHandler(
 /// <summary>API key roles.</summary>
 public static class ApiRoles
 {
+    /// <summary>Everything.</summary>
     public const string Admin = "admin";
+
+    /// <summary>Create enrollment tokens only.</summary>
+    public const string Enroller = "enroller";
+
+    /// <summary>Read-only: certificates, notifications, audit.</summary>
+    public const string Auditor = "auditor";
+
+    public static readonly string[] All = [Admin, Enroller, Auditor];
 }
 
-/// <summary>Authorization policies.</summary>
+/// <summary>Authorization policies, one per kind of admin call.</summary>
 public static class ApiPolicies
 {
+    /// <summary>Changes state or manages keys: admin only.</summary>
     public const string Admin = "admin";
+
+    /// <summary>Creates enrollment tokens: admin or enroller.</summary>
+    public const string Enroll = "enroll";
+
+    /// <summary>Reads inventory, deliveries and audit: admin or auditor.</summary>
+    public const string Read = "read";
 }

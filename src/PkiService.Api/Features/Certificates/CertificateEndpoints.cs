@@ -8,7 +8,7 @@ public static class CertificateEndpoints
 {
     public static IEndpointRouteBuilder MapCertificateEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1/certificates").WithTags("Certificates").RequireAuthorization(ApiPolicies.Admin);
+        var api = app.MapGroup("/api/v1/certificates").WithTags("Certificates").RequireAuthorization(ApiPolicies.Read);
 
         api.MapGet("/", ListAsync)
             .WithName("ListCertificates")

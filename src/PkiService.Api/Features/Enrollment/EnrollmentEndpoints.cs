@@ -29,11 +29,11 @@ public static class EnrollmentEndpoints
         api.MapPost("/enrollment-tokens", CreateTokenAsync)
             .WithName("CreateEnrollmentToken")
             .WithSummary("Create a one-time enrollment token")
-            .WithDescription("Admin. The token allows exactly the CN and SANs given here; its secret is shown only in this answer.")
+            .WithDescription("Admin or enroller. The token allows exactly the CN and SANs given here; its secret is shown only in this answer.")
             .WithMetadata(new RequestSizeLimitAttribute(MaxEnrollmentBodyBytes))
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .RequireAuthorization(ApiPolicies.Admin);
+            .RequireAuthorization(ApiPolicies.Enroll);
 
         return app;
     }

@@ -12,10 +12,10 @@ public static class ExpiryEndpoints
             .WithTags("Expiry warnings")
             .WithName("ListNotifications")
             .WithSummary("List expiry warning deliveries")
-            .WithDescription("Admin. Each (certificate, threshold, channel) appears once: pending, sent, failed after all retries, or passed.")
+            .WithDescription("Admin or auditor. Each (certificate, threshold, channel) appears once: pending, sent, failed after all retries, or passed.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .RequireAuthorization(ApiPolicies.Admin);
+            .RequireAuthorization(ApiPolicies.Read);
         return app;
     }
 

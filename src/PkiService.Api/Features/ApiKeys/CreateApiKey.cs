@@ -1,0 +1,46 @@
+using Mediator;
+using PkiService.Api.Infrastructure;
+using PkiService.Persistence;
+using PkiService.Persistence.Entities;
+
+namespace PkiService.Api.Features.ApiKeys;
+
+/// <summary>Body of POST /api/v1/api-keys.</summary>
+/// <param name="Name">What the key is for, e.g. "ci-enroller".</param>
+/// <param name="Role">admin, enroller or auditor.</param>
+public sealed record CreateApiKeyRequest(string? Name, string? Role);
+
+/// <summary>A new key; the secret is shown only here.</summary>
+/// <param name="Id">Public identifier (for DELETE).</param>
+/// <param name="Name">What the key is for.</param>
+/// <param name="Role">Its role.</param>
+/// <param name="Key">The secret to send as 'Authorization: Bearer'. Stored only as a SHA-256 hash.</param>
+/// <param name="CreatedAt">When it was created.</param>
+public sealed record CreateApiKeyResponse(string Id, string Name, string Role, string Key, DateTimeOffset CreatedAt);
+
+/// <summary>Creates an API key.</summary>
+public sealed record CreateApiKey(string? Name, string? Role) : ICommand<CreateApiKeyResponse>;
+
+public sealed partial class CreateApiKeyHandler(PkiDbContext db, TimeProvider time, ILogger<CreateApiKeyHandler> logger)
+    : ICommandHandler<CreateApiKey, CreateApiKeyResponse>
+{
+    public async ValueTask<CreateApiKeyResponse> Handle(CreateApiKey command, CancellationToken cancellationToken)
+    {
+        var key = Secrets.Generate(Secrets.ApiKeyPrefix);
+        var record = new ApiKeyRecord
+        {
+            Id = Secrets.NewId(),
+            Name = command.Name!.Trim(),
+            Role = command.Role!,
+            SecretHash = Secrets.Hash(key),
+            CreatedAt = time.GetUtcNow().UtcDateTime,
+        };
+        db.ApiKeys.Add(record);
+        await db.SaveChangesAsync(cancellationToken);
+        LogCreated(logger, record.Id, record.Name, record.Role);
+        return new CreateApiKeyResponse(record.Id, record.Name, record.Role, key, new DateTimeOffset(record.CreatedAt, TimeSpan.Zero));
+    }
+
+    [LoggerMessage(EventId = 2101, EventName = "ApiKeyCreated", Level = LogLevel.Warning, Message = "Created API key {ApiKeyId} '{Name}' with role {Role}")]
+    private static partial void LogCreated(ILogger logger, string apiKeyId, string name, string role);
+}
