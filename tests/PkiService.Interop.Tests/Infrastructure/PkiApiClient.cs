@@ -37,6 +37,28 @@ public sealed class PkiApiClient(HttpClient http, string adminApiKey) : IDisposa
             ?? throw new InvalidOperationException("The enroll response is empty.");
     }
 
+    /// <summary>Revokes a certificate with the admin key (POST /api/v1/certificates/{serial}/revoke); expects 200.</summary>
+    public async Task<RevokedCertificateResult> RevokeAsync(string serialNumber, string reason = "keyCompromise", DateTimeOffset? invalidityDate = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/v1/certificates/{serialNumber}/revoke")
+        {
+            Content = JsonContent.Create(new { reason, invalidityDate }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminApiKey);
+        using var response = await http.SendAsync(request);
+        await EnsureStatusAsync(response, HttpStatusCode.OK);
+        return await response.Content.ReadFromJsonAsync<RevokedCertificateResult>()
+            ?? throw new InvalidOperationException("The revoke response is empty.");
+    }
+
+    /// <summary>GETs a public binary file such as <c>pki/crl</c> (DER).</summary>
+    public async Task<byte[]> GetBytesAsync(string path)
+    {
+        using var response = await http.GetAsync(path);
+        await EnsureStatusAsync(response, HttpStatusCode.OK);
+        return await response.Content.ReadAsByteArrayAsync();
+    }
+
     /// <summary>GETs a public CA file such as <c>pki/root.pem</c>.</summary>
     public async Task<string> GetTextAsync(string path)
     {
@@ -62,3 +84,6 @@ public sealed class PkiApiClient(HttpClient http, string adminApiKey) : IDisposa
 
 /// <summary>The body of a 201 from POST /api/v1/enroll.</summary>
 public sealed record EnrollmentResult(string SerialNumber, string Certificate, string Chain, DateTimeOffset NotBefore, DateTimeOffset NotAfter);
+
+/// <summary>The parts of the 200 body of POST /api/v1/certificates/{serial}/revoke the tests check.</summary>
+public sealed record RevokedCertificateResult(string SerialNumber, string Status, DateTimeOffset? RevokedAt, string? RevocationReason);

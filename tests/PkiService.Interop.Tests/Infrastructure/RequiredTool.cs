@@ -14,8 +14,29 @@ public static class RequiredTool
 
     public static string Curl() => Require("curl", FindOnPath("curl"), "apt-get install curl");
 
+    /// <summary>GnuTLS <c>ocsptool</c>.</summary>
+    public static string Ocsptool() => Require("ocsptool", FindOnPath("ocsptool"), "apt-get install gnutls-bin");
+
+    /// <summary>nginx (Debian installs it in /usr/sbin, which a non-root PATH may lack).</summary>
+    public static string Nginx() =>
+        Require("nginx", FindOnPath("nginx") ?? (File.Exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : null), "apt-get install nginx-light");
+
     public static string Chromium() =>
         Require("chromium", File.Exists(ChromiumPath) ? ChromiumPath : null, "apt-get install chromium");
+
+    /// <summary>Fails under CI, skips otherwise, when a tool is present but cannot do what the test needs.</summary>
+    public static void RequireCapability(bool capable, string reason)
+    {
+        if (capable)
+        {
+            return;
+        }
+        if (IsCi)
+        {
+            Assert.Fail($"CI=true and {reason}");
+        }
+        Skip.If(true, reason);
+    }
 
     private static string Require(string tool, string? path, string install)
     {

@@ -4,7 +4,8 @@ namespace PkiService.Interop.Tests.Infrastructure;
 
 /// <summary>
 /// The built PkiService.Api, run as a real process (<c>dotnet PkiService.Api.dll</c>) on a free loopback port with a
-/// fresh data directory and a known admin API key. Shared by every test in <see cref="ServiceCollection"/>.
+/// fresh data directory and a known admin API key. Shared by every test in <see cref="ServiceCollection"/>; a test class
+/// that must control the service's state (CRL numbers, restarts) creates its own instance.
 /// </summary>
 public sealed class ServiceProcess : IAsyncLifetime
 {
@@ -29,12 +30,36 @@ public sealed class ServiceProcess : IAsyncLifetime
     /// <summary>What the service printed so far, for assertion messages.</summary>
     public string Log => _process?.Describe() ?? "(not started)";
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => StartAsync(preferredPort: null);
+
+    /// <summary>
+    /// Kills the service (as a crash would: no graceful shutdown) and starts it again on the same data directory, on
+    /// the same port when it is still free (so <see cref="PublicBaseUrl"/> and the URLs in issued certificates stay
+    /// valid), else on a new one. <see cref="Api"/> is replaced.
+    /// </summary>
+    public async Task RestartAsync()
+    {
+        var port = BaseAddress.Port;
+        Api?.Dispose();
+        _process?.Dispose();
+        _process = null;
+        await StartAsync(port);
+    }
+
+    public Task DisposeAsync()
+    {
+        Api?.Dispose();
+        _process?.Dispose();
+        _dataDirectory.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private async Task StartAsync(int? preferredPort)
     {
         var assembly = FindServiceAssembly();
         for (var attempt = 1; ; attempt++)
         {
-            var port = Network.FreeLoopbackPort();
+            var port = attempt == 1 && preferredPort is { } preferred ? preferred : Network.FreeLoopbackPort();
             BaseAddress = new Uri($"http://127.0.0.1:{port}/");
             _process = BackgroundProcess.Start(
                 DotnetHost(),
@@ -65,14 +90,6 @@ public sealed class ServiceProcess : IAsyncLifetime
             }
         }
         Api = new PkiApiClient(new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) }, AdminApiKey);
-    }
-
-    public Task DisposeAsync()
-    {
-        Api?.Dispose();
-        _process?.Dispose();
-        _dataDirectory.Dispose();
-        return Task.CompletedTask;
     }
 
     private async Task<bool> WaitUntilReadyAsync()
