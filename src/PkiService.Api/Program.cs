@@ -1,4 +1,5 @@
 using PkiService.Api.Features.ApiKeys;
+using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.CaCertificates;
 using PkiService.Api.Features.Certificates;
 using PkiService.Api.Features.Crl;
@@ -23,6 +24,7 @@ app.MapCrlEndpoints();
 app.MapOcspEndpoints();
 app.MapExpiryEndpoints();
 app.MapApiKeyEndpoints();
+app.MapAuditEndpoints();
 
 await app.InitializePkiAsync();
 await app.RunAsync();

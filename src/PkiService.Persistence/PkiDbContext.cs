@@ -4,7 +4,7 @@ using PkiService.Persistence.Entities;
 
 namespace PkiService.Persistence;
 
-/// <summary>The service's database: issued certificates, enrollment tokens, API keys, CRL numbers and the expiry-warning outbox.</summary>
+/// <summary>The service's database: issued certificates, enrollment tokens, API keys, CRL numbers, the expiry-warning outbox and the audit chain.</summary>
 public sealed class PkiDbContext(DbContextOptions<PkiDbContext> options) : DbContext(options)
 {
     /// <summary>The assembly that holds the migrations.</summary>
@@ -19,6 +19,8 @@ public sealed class PkiDbContext(DbContextOptions<PkiDbContext> options) : DbCon
     public DbSet<CrlNumberRecord> CrlNumbers => Set<CrlNumberRecord>();
 
     public DbSet<ExpiryNotificationRecord> ExpiryNotifications => Set<ExpiryNotificationRecord>();
+
+    public DbSet<AuditEventRecord> AuditEvents => Set<AuditEventRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(PkiDbContext).Assembly);

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using PkiService.Api.Features.Audit;
 using PkiService.Persistence;
 
 namespace PkiService.Api.Infrastructure;
@@ -15,7 +16,8 @@ public sealed partial class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    PkiDbContext db)
+    PkiDbContext db,
+    AuditTrail audit)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -34,6 +36,7 @@ public sealed partial class ApiKeyAuthenticationHandler(
         if (key is null || key.RevokedAt is not null || !Secrets.Matches(key.SecretHash, presented))
         {
             LogRejected(Logger, Context.Connection.RemoteIpAddress?.ToString());
+            await audit.AppendAsync(new AuditEntry(AuditTrail.Anonymous, "auth.fail", Context.Request.Path, Success: false, "unknown or deleted API key"), Context.RequestAborted);
             return AuthenticateResult.Fail("The API key is not valid.");
         }
         var identity = new ClaimsIdentity(

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Ocsp;
 using PkiService.Core.Authorities;
@@ -32,6 +33,15 @@ public static partial class PkiStartup
         // Loading the CAs here makes a wrong passphrase stop the start instead of the first enrollment.
         var hierarchy = app.Services.GetRequiredService<CaHierarchy>();
         app.Services.GetRequiredService<OcspResponderSet>();
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var audit = scope.ServiceProvider.GetRequiredService<AuditTrail>();
+            foreach (var (name, ca) in new[] { (CaHierarchy.RootName, hierarchy.Root), (CaHierarchy.IssuingName, hierarchy.Issuing) })
+            {
+                var action = hierarchy.Created.Contains(name) ? "ca.create" : "ca.key-load";
+                await audit.AppendAsync(new AuditEntry(AuditTrail.System, action, name, Success: true, $"SHA-256 {ca.Fingerprint}"), cancellationToken);
+            }
+        }
         // Publish CRLs before the first request, with a CRL number above any used before this start.
         await app.Services.GetRequiredService<CrlPublisher>().EnsurePublishedAfterAsync(cancellationToken);
         LogReady(logger, options.DataDirectoryFullPath, hierarchy.Root.Fingerprint, hierarchy.Issuing.Fingerprint);

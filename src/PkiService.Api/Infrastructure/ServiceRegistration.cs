@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Expiry;
 using PkiService.Api.Features.Ocsp;
@@ -37,6 +38,9 @@ public static class ServiceRegistration
             var pki = provider.GetRequiredService<IOptions<PkiOptions>>().Value;
             options.UsePkiSqlite(SqliteDatabase.ConnectionString(pki.DataDirectoryFullPath));
         });
+
+        services.AddHttpContextAccessor();
+        services.AddScoped<AuditTrail>();
 
         services.AddSingleton(CaKeyVault.Create);
         services.AddSingleton(CaHierarchyFactory.Create);
@@ -91,6 +95,7 @@ public static class ServiceRegistration
             .AddCheck<CaKeysHealthCheck>("ca-keys", tags: ["ready"]);
 
         services.AddPkiSwagger();
+        builder.AddRequestProtection();
         return builder;
     }
 
@@ -98,6 +103,7 @@ public static class ServiceRegistration
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestProtection();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UsePkiSwagger();

@@ -18,11 +18,15 @@ public sealed partial class CaHierarchy : IDisposable
     public const string RootName = "root-ca";
     public const string IssuingName = "issuing-ca";
 
-    private CaHierarchy(CertificateAuthority root, CertificateAuthority issuing)
+    private CaHierarchy(CertificateAuthority root, CertificateAuthority issuing, IReadOnlyList<string> created)
     {
         Root = root;
         Issuing = issuing;
+        Created = created;
     }
+
+    /// <summary>The names of the CAs this start created (empty when both were loaded).</summary>
+    public IReadOnlyList<string> Created { get; }
 
     /// <summary>The self-signed root CA.</summary>
     public CertificateAuthority Root { get; }
@@ -48,11 +52,20 @@ public sealed partial class CaHierarchy : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(passphrase);
 
-        var root = Load(store, RootName, passphrase, logger)
-            ?? Create(store, RootName, passphrase, options, issuer: null, timeProvider, logger);
-        var issuing = Load(store, IssuingName, passphrase, logger)
-            ?? Create(store, IssuingName, passphrase, options, issuer: root, timeProvider, logger);
-        return new CaHierarchy(root, issuing);
+        var created = new List<string>();
+        var root = Load(store, RootName, passphrase, logger);
+        if (root is null)
+        {
+            root = Create(store, RootName, passphrase, options, issuer: null, timeProvider, logger);
+            created.Add(RootName);
+        }
+        var issuing = Load(store, IssuingName, passphrase, logger);
+        if (issuing is null)
+        {
+            issuing = Create(store, IssuingName, passphrase, options, issuer: root, timeProvider, logger);
+            created.Add(IssuingName);
+        }
+        return new CaHierarchy(root, issuing, created);
     }
 
     private static CertificateAuthority? Load(ICaKeyStore store, string name, string passphrase, ILogger logger)

@@ -60,3 +60,15 @@ internal sealed class ExpiryNotificationRecordConfiguration : IEntityTypeConfigu
         builder.HasOne<CertificateRecord>().WithMany().HasForeignKey(n => n.CertificateId).OnDelete(DeleteBehavior.Cascade);
     }
 }
+
+internal sealed class AuditEventRecordConfiguration : IEntityTypeConfiguration<AuditEventRecord>
+{
+    public void Configure(EntityTypeBuilder<AuditEventRecord> builder)
+    {
+        builder.ToTable("AuditEvents");
+        builder.HasKey(a => a.Id);
+        // The appender assigns consecutive ids itself: the id is part of the hashed content.
+        builder.Property(a => a.Id).ValueGeneratedNever();
+        builder.HasIndex(a => a.Time);
+    }
+}

@@ -24,6 +24,9 @@ public sealed class EnrollmentTokenRecord
     /// <summary>When the token was consumed by a successful enrollment; null while unused.</summary>
     public DateTime? UsedAt { get; set; }
 
+    /// <summary>When an admin revoked the token before use; a revoked token is refused like a used one.</summary>
+    public DateTime? RevokedAt { get; set; }
+
     /// <summary>The admin API key that created the token.</summary>
     public string? CreatedByApiKeyId { get; set; }
 }

@@ -1,4 +1,5 @@
 using Mediator;
+using PkiService.Api.Features.Audit;
 using PkiService.Api.Infrastructure;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
@@ -21,7 +22,7 @@ public sealed record CreateApiKeyResponse(string Id, string Name, string Role, s
 /// <summary>Creates an API key.</summary>
 public sealed record CreateApiKey(string? Name, string? Role) : ICommand<CreateApiKeyResponse>;
 
-public sealed partial class CreateApiKeyHandler(PkiDbContext db, TimeProvider time, ILogger<CreateApiKeyHandler> logger)
+public sealed partial class CreateApiKeyHandler(PkiDbContext db, AuditTrail audit, TimeProvider time, ILogger<CreateApiKeyHandler> logger)
     : ICommandHandler<CreateApiKey, CreateApiKeyResponse>
 {
     public async ValueTask<CreateApiKeyResponse> Handle(CreateApiKey command, CancellationToken cancellationToken)
@@ -35,8 +36,11 @@ public sealed partial class CreateApiKeyHandler(PkiDbContext db, TimeProvider ti
             SecretHash = Secrets.Hash(key),
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         db.ApiKeys.Add(record);
+        await audit.AppendAsync(new AuditEntry(audit.CurrentApiKeyActor, "apikey.create", record.Id, Success: true, $"'{record.Name}', role {record.Role}"), cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         LogCreated(logger, record.Id, record.Name, record.Role);
         return new CreateApiKeyResponse(record.Id, record.Name, record.Role, key, new DateTimeOffset(record.CreatedAt, TimeSpan.Zero));
     }

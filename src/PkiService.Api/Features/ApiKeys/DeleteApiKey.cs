@@ -1,5 +1,6 @@
 using Mediator;
 using Microsoft.EntityFrameworkCore;
+using PkiService.Api.Features.Audit;
 using PkiService.Api.Infrastructure;
 using PkiService.Core.Errors;
 using PkiService.Persistence;
@@ -9,7 +10,7 @@ namespace PkiService.Api.Features.ApiKeys;
 /// <summary>Deletes (revokes) an API key: it stops working at once. The last active admin key cannot be deleted.</summary>
 public sealed record DeleteApiKey(string Id) : ICommand<ApiKeyView>;
 
-public sealed partial class DeleteApiKeyHandler(PkiDbContext db, TimeProvider time, ILogger<DeleteApiKeyHandler> logger)
+public sealed partial class DeleteApiKeyHandler(PkiDbContext db, AuditTrail audit, TimeProvider time, ILogger<DeleteApiKeyHandler> logger)
     : ICommandHandler<DeleteApiKey, ApiKeyView>
 {
     public async ValueTask<ApiKeyView> Handle(DeleteApiKey command, CancellationToken cancellationToken)
@@ -27,6 +28,7 @@ public sealed partial class DeleteApiKeyHandler(PkiDbContext db, TimeProvider ti
             throw new ConflictException($"API key '{key.Id}' is the last active admin key; create another admin key first.");
         }
         key.RevokedAt = time.GetUtcNow().UtcDateTime;
+        await audit.AppendAsync(new AuditEntry(audit.CurrentApiKeyActor, "apikey.delete", key.Id, Success: true, $"role {key.Role}"), cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         LogDeleted(logger, key.Id, key.Role);

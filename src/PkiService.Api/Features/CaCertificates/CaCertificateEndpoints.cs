@@ -12,7 +12,7 @@ public static class CaCertificateEndpoints
 
     public static IEndpointRouteBuilder MapCaCertificateEndpoints(this IEndpointRouteBuilder app)
     {
-        var pki = app.MapGroup("/pki").WithTags("CA certificates").AllowAnonymous();
+        var pki = app.MapGroup("/pki").WithTags("CA certificates").AllowAnonymous().RequireRateLimiting(Infrastructure.RequestProtection.PublicPolicy);
 
         pki.MapGet("/ca.crt", (CaHierarchy ca) => Der(ca.Issuing.Der))
             .WithName("GetIssuingCaDer").WithSummary("Issuing CA certificate, DER").Produces(200, contentType: PkixCert);

@@ -12,7 +12,7 @@ public static class CrlEndpoints
 
     public static IEndpointRouteBuilder MapCrlEndpoints(this IEndpointRouteBuilder app)
     {
-        var pki = app.MapGroup("/pki").WithTags("CRLs").AllowAnonymous();
+        var pki = app.MapGroup("/pki").WithTags("CRLs").AllowAnonymous().RequireRateLimiting(Infrastructure.RequestProtection.PublicPolicy);
 
         pki.MapGet("/crl", (HttpContext http, CrlPublisher publisher, IOptions<CrlOptions> options, TimeProvider time) =>
                 ServeAsync(http, publisher, options.Value, time, set => set.Issuing, c => c.Crl.Der, PkixCrl))

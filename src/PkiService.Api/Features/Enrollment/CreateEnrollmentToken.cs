@@ -1,4 +1,5 @@
 using Mediator;
+using PkiService.Api.Features.Audit;
 using PkiService.Api.Infrastructure;
 using PkiService.Core.Primitives;
 using PkiService.Persistence;
@@ -23,7 +24,7 @@ public sealed record CreateEnrollmentTokenResponse(string Id, string Token, Date
 /// <summary>Creates a one-time enrollment token.</summary>
 public sealed record CreateEnrollmentToken(CreateEnrollmentTokenRequest Body, string? CreatedByApiKeyId) : ICommand<CreateEnrollmentTokenResponse>;
 
-public sealed partial class CreateEnrollmentTokenHandler(PkiDbContext db, TimeProvider time, ILogger<CreateEnrollmentTokenHandler> logger)
+public sealed partial class CreateEnrollmentTokenHandler(PkiDbContext db, AuditTrail audit, TimeProvider time, ILogger<CreateEnrollmentTokenHandler> logger)
     : ICommandHandler<CreateEnrollmentToken, CreateEnrollmentTokenResponse>
 {
     public static readonly TimeSpan DefaultTtl = TimeSpan.FromHours(1);
@@ -46,8 +47,12 @@ public sealed partial class CreateEnrollmentTokenHandler(PkiDbContext db, TimePr
             ExpiresAt = (now + ttl).UtcDateTime,
             CreatedByApiKeyId = command.CreatedByApiKeyId,
         };
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         db.EnrollmentTokens.Add(record);
+        await audit.AppendAsync(new AuditEntry(audit.CurrentApiKeyActor, "token.create", record.Id, Success: true,
+            $"CN {record.CommonName}, profile {record.Profile}, {record.SubjectAltNames.Count} SANs, expires {record.ExpiresAt:O}"), cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         LogTokenCreated(logger, record.Id, record.CommonName, record.Profile, record.ExpiresAt);
         return new CreateEnrollmentTokenResponse(record.Id, secret, new DateTimeOffset(record.ExpiresAt, TimeSpan.Zero));
     }

@@ -24,6 +24,8 @@ public static class EnrollmentEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireRateLimiting(RequestProtection.EnrollmentPolicy)
             .AllowAnonymous();
 
         api.MapPost("/enrollment-tokens", CreateTokenAsync)

@@ -12,7 +12,7 @@ public static class OcspEndpoints
 
     public static IEndpointRouteBuilder MapOcspEndpoints(this IEndpointRouteBuilder app)
     {
-        var ocsp = app.MapGroup("/ocsp").WithTags("OCSP").AllowAnonymous();
+        var ocsp = app.MapGroup("/ocsp").WithTags("OCSP").AllowAnonymous().RequireRateLimiting(Infrastructure.RequestProtection.PublicPolicy);
 
         ocsp.MapPost("/", PostAsync)
             .WithName("OcspPost")

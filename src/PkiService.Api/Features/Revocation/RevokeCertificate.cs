@@ -1,5 +1,6 @@
 using Mediator;
 using Microsoft.EntityFrameworkCore;
+using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.Certificates;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Ocsp;
@@ -25,6 +26,7 @@ public sealed record RevokeCertificate(string Serial, string? Reason, DateTimeOf
 /// </summary>
 public sealed partial class RevokeCertificateHandler(
     PkiDbContext db,
+    AuditTrail audit,
     CrlPublisher crlPublisher,
     OcspResponseCache ocspCache,
     TimeProvider time,
@@ -39,6 +41,7 @@ public sealed partial class RevokeCertificateHandler(
         var reasonName = reason.ToName();
         var invalidity = command.InvalidityDate?.UtcDateTime;
 
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         // Conditional update: of two concurrent revocations exactly one changes the row; the other gets 409.
         var changed = await db.Certificates
             .Where(c => c.SerialNumber == serial.Hex && c.Status != CertificateStatus.Revoked)
@@ -54,6 +57,9 @@ public sealed partial class RevokeCertificateHandler(
         {
             throw new ConflictException($"Certificate {serial.Hex} was already revoked at {record.RevokedAt:O} ({record.RevocationReason}).");
         }
+        await audit.AppendAsync(new AuditEntry(audit.CurrentApiKeyActor, "certificate.revoke", serial.Hex, Success: true, $"reason {reasonName}, subject {record.Subject}"), cancellationToken);
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
 
         ocspCache.Invalidate(record.IssuerFingerprint, serial);
         // Not cancellable: once the row is revoked, the CRL must follow even if the caller has gone.

@@ -1,0 +1,76 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using PkiService.Api.Infrastructure;
+using PkiService.Core.Audit;
+using PkiService.Persistence;
+using PkiService.Persistence.Entities;
+
+namespace PkiService.Api.Features.Audit;
+
+/// <summary>What happened, by whom, to what.</summary>
+public sealed record AuditEntry(string Actor, string Action, string? Target, bool Success, string? Details = null);
+
+/// <summary>
+/// Appends security events to the hash-chained audit table. Inside a caller's transaction the row joins it (so
+/// the event commits, or not, with the change it records); otherwise the append runs in its own transaction.
+/// Either way the write lock is held while the previous hash is read, so the chain never forks.
+/// </summary>
+public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextAccessor http)
+{
+    public const string System = "system";
+    public const string Anonymous = "anonymous";
+
+    /// <summary>The actor for the current request's API key, or <see cref="Anonymous"/>.</summary>
+    public string CurrentApiKeyActor =>
+        http.HttpContext?.User.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim) is { } id ? ApiKeyActor(id) : Anonymous;
+
+    public static string ApiKeyActor(string keyId) => "apikey:" + keyId;
+
+    public static string TokenActor(string tokenId) => "token:" + tokenId;
+
+    public static string CertificateActor(string serial) => "certificate:" + serial;
+
+    /// <summary>Adds the event. In a caller's transaction the caller's SaveChanges/commit persists it.</summary>
+    public async Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken)
+    {
+        if (db.Database.CurrentTransaction is not null)
+        {
+            await AddRowAsync(entry, cancellationToken);
+            return;
+        }
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await AddRowAsync(entry, cancellationToken);
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private async Task AddRowAsync(AuditEntry entry, CancellationToken cancellationToken)
+    {
+        // Rows added earlier in this unit of work but not yet saved come after the last saved row.
+        var pending = db.ChangeTracker.Entries<AuditEventRecord>().Select(e => e.Entity).OrderByDescending(e => e.Id).FirstOrDefault();
+        var last = pending ?? await db.AuditEvents.AsNoTracking().OrderByDescending(a => a.Id).FirstOrDefaultAsync(cancellationToken);
+        var previousHash = last?.Hash ?? AuditChain.Genesis;
+        var content = new AuditEntryContent(
+            (last?.Id ?? 0) + 1,
+            time.GetUtcNow(),
+            entry.Actor,
+            entry.Action,
+            entry.Target,
+            entry.Success ? "success" : "failure",
+            http.HttpContext?.Connection.RemoteIpAddress?.ToString(),
+            entry.Details);
+        db.AuditEvents.Add(new AuditEventRecord
+        {
+            Id = content.Id,
+            Time = content.Time.UtcDateTime,
+            Actor = content.Actor,
+            Action = content.Action,
+            Target = content.Target,
+            Outcome = content.Outcome,
+            ClientIp = content.ClientIp,
+            Details = content.Details,
+            PreviousHash = previousHash,
+            Hash = AuditChain.Hash(previousHash, content),
+        });
+    }
+}
