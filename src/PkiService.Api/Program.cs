@@ -3,6 +3,7 @@ using PkiService.Api.Features.Certificates;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Enrollment;
 using PkiService.Api.Features.Ocsp;
+using PkiService.Api.Features.Renewal;
 using PkiService.Api.Features.Revocation;
 using PkiService.Api.Infrastructure;
 
@@ -19,6 +20,7 @@ app.MapCertificateEndpoints();
 app.MapRevocationEndpoints();
 app.MapCrlEndpoints();
 app.MapOcspEndpoints();
+app.MapRenewalEndpoints();
 
 await app.InitializePkiAsync();
 await app.RunAsync();

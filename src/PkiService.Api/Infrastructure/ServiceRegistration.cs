@@ -8,7 +8,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using PkiService.Api.Features.Crl;
+using PkiService.Api.Features.Enrollment;
 using PkiService.Api.Features.Ocsp;
+using PkiService.Api.Features.Renewal;
 using PkiService.Core.Ocsp;
 using PkiService.Persistence;
 
@@ -40,6 +42,7 @@ public static class ServiceRegistration
         services.AddSingleton(CaKeyVault.Create);
         services.AddSingleton(CaHierarchyFactory.Create);
         services.AddSingleton(CaHierarchyFactory.CreateIssuingAuthority);
+        services.AddScoped<CertificateIssuer>();
 
         services.Configure<CrlOptions>(builder.Configuration.GetSection(CrlOptions.Section));
         services.AddSingleton<CrlPublisher>();
@@ -51,6 +54,8 @@ public static class ServiceRegistration
         services.AddSingleton<OcspResponderSet>();
         services.AddSingleton<OcspRequestAnswerer>();
         services.AddHostedService<OcspResponderRenewalJob>();
+
+        builder.AddMtlsListener();
 
         services.AddMediator((MediatorOptions options) =>
         {
@@ -86,6 +91,7 @@ public static class ServiceRegistration
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMtlsListenerGate();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UsePkiSwagger();
