@@ -14,6 +14,8 @@ public static class RequiredTool
 
     public static string Curl() => Require("curl", FindOnPath("curl"), "apt-get install curl");
 
+    public static string Jq() => Require("jq", FindOnPath("jq"), "apt-get install jq");
+
     public static string Chromium() =>
         Require("chromium", File.Exists(ChromiumPath) ? ChromiumPath : null, "apt-get install chromium");
 
