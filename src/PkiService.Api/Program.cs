@@ -6,6 +6,7 @@ using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Enrollment;
 using PkiService.Api.Features.Expiry;
 using PkiService.Api.Features.Ocsp;
+using PkiService.Api.Features.Renewal;
 using PkiService.Api.Features.Revocation;
 using PkiService.Api.Infrastructure;
 
@@ -25,6 +26,7 @@ app.MapOcspEndpoints();
 app.MapExpiryEndpoints();
 app.MapApiKeyEndpoints();
 app.MapAuditEndpoints();
+app.MapRenewalEndpoints();
 
 await app.InitializePkiAsync();
 await app.RunAsync();

@@ -31,6 +31,15 @@ public sealed class PkiOptions
     /// <summary>PBKDF2 iterations protecting the CA keys (PBES2 with AES-256-CBC).</summary>
     public int KeyEncryptionIterations { get; set; } = 210_000;
 
+    /// <summary>
+    /// The mTLS listener that serves POST /api/v1/renew (https, fixed port). Empty disables it. It is added to the
+    /// <c>--urls</c> listeners, which keep serving everything else unchanged.
+    /// </summary>
+    public string MtlsUrl { get; set; } = "https://127.0.0.1:5443";
+
+    /// <summary>Extra SANs for the mTLS listener's server certificate, besides the names derived from <see cref="MtlsUrl"/>.</summary>
+    public string[] MtlsSans { get; set; } = [];
+
     /// <summary>The data directory as an absolute path.</summary>
     public string DataDirectoryFullPath => Path.GetFullPath(DataDirectory);
 }

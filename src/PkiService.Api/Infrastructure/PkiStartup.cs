@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Ocsp;
+using PkiService.Api.Features.Renewal;
 using PkiService.Core.Authorities;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
@@ -44,6 +45,11 @@ public static partial class PkiStartup
         }
         // Publish CRLs before the first request, with a CRL number above any used before this start.
         await app.Services.GetRequiredService<CrlPublisher>().EnsurePublishedAfterAsync(cancellationToken);
+        // The mTLS listener's server certificate is loaded or issued now, so the first handshake does not wait for it.
+        if (app.Services.GetRequiredService<MtlsListenerSettings>().Address is not null)
+        {
+            await app.Services.GetRequiredService<MtlsListenerCertificate>().GetCertificateAsync(cancellationToken);
+        }
         LogReady(logger, options.DataDirectoryFullPath, hierarchy.Root.Fingerprint, hierarchy.Issuing.Fingerprint);
     }
 

@@ -10,7 +10,9 @@ using Microsoft.Extensions.Options;
 using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Expiry;
+using PkiService.Api.Features.Enrollment;
 using PkiService.Api.Features.Ocsp;
+using PkiService.Api.Features.Renewal;
 using PkiService.Core.Ocsp;
 using PkiService.Persistence;
 
@@ -45,6 +47,7 @@ public static class ServiceRegistration
         services.AddSingleton(CaKeyVault.Create);
         services.AddSingleton(CaHierarchyFactory.Create);
         services.AddSingleton(CaHierarchyFactory.CreateIssuingAuthority);
+        services.AddScoped<CertificateIssuer>();
 
         services.Configure<CrlOptions>(builder.Configuration.GetSection(CrlOptions.Section));
         services.AddSingleton<CrlPublisher>();
@@ -65,6 +68,8 @@ public static class ServiceRegistration
         services.AddSingleton<OcspResponderSet>();
         services.AddSingleton<OcspRequestAnswerer>();
         services.AddHostedService<OcspResponderRenewalJob>();
+
+        builder.AddMtlsListener();
 
         services.AddMediator((MediatorOptions options) =>
         {
@@ -104,6 +109,7 @@ public static class ServiceRegistration
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestProtection();
+        app.UseMtlsListenerGate();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UsePkiSwagger();

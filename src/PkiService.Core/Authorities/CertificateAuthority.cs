@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Security.Certificates;
 using Org.BouncyCastle.X509;
 using Org.BouncyCastle.X509.Extension;
 
@@ -44,6 +46,27 @@ public sealed class CertificateAuthority : IDisposable
 
     /// <summary>PEM of the CA certificate.</summary>
     public string Pem => PemEncoding.WriteString("CERTIFICATE", Der) + "\n";
+
+    /// <summary>
+    /// True when this CA signed <paramref name="certificate"/>: the issuer name matches and the signature verifies with
+    /// this CA's key (so a certificate from an earlier, replaced CA with the same name is not taken for ours).
+    /// </summary>
+    public bool HasSigned(X509Certificate certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        if (!certificate.IssuerDN.Equivalent(Subject))
+        {
+            return false;
+        }
+        try
+        {
+            return certificate.IsSignatureValid(Certificate.GetPublicKey());
+        }
+        catch (Exception exception) when (exception is InvalidKeyException or SignatureException or CertificateException)
+        {
+            return false;
+        }
+    }
 
     public void Dispose() => PrivateKey.Dispose();
 }

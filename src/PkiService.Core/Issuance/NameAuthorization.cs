@@ -39,4 +39,29 @@ public sealed record NameAuthorization(string CommonName, IReadOnlyList<SubjectA
         }
         return (CommonName, sans);
     }
+
+    /// <summary>
+    /// For a renewal, which keeps the identity and changes only key and validity: the CSR must ask for exactly
+    /// <see cref="CommonName"/> and exactly the set of <see cref="SubjectAltNames"/>. Throws <see cref="CsrRejectedException"/>
+    /// naming the first difference.
+    /// </summary>
+    public void RequireExactly(CertificationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!string.Equals(request.CommonName, CommonName, StringComparison.Ordinal))
+        {
+            throw new CsrRejectedException(request.CommonName is null
+                ? $"The CSR has no CN; a renewal keeps the subject, so ask for CN '{CommonName}'."
+                : $"The CSR asks for CN '{request.CommonName}' but the certificate being renewed has CN '{CommonName}'; a renewal keeps the subject.");
+        }
+        var requested = request.SubjectAltNames.ToHashSet();
+        if (requested.SetEquals(SubjectAltNames))
+        {
+            return;
+        }
+        var extra = requested.Except(SubjectAltNames).FirstOrDefault();
+        throw new CsrRejectedException(extra is not null
+            ? $"The CSR asks for subjectAltName '{extra.Value}' ({extra.Kind}), which the certificate being renewed does not carry; a renewal keeps the names."
+            : $"The CSR leaves out subjectAltName '{SubjectAltNames.First(s => !requested.Contains(s)).Value}'; a renewal must ask for exactly the names of the certificate it replaces: {string.Join(", ", SubjectAltNames)}.");
+    }
 }

@@ -5,7 +5,6 @@ using Org.BouncyCastle.Asn1.Ocsp;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Security;
-using Org.BouncyCastle.Security.Certificates;
 using Org.BouncyCastle.X509;
 using Org.BouncyCastle.X509.Extension;
 using PkiService.Core.Authorities;
@@ -24,7 +23,7 @@ public sealed partial class OcspResponderCertificate : IDisposable
     public static readonly TimeSpan DefaultValidity = TimeSpan.FromDays(30);
 
     /// <summary>Default PBKDF2 iteration count for the encrypted key, the same as the CA keys.</summary>
-    public const int DefaultKeyEncryptionIterations = 210_000;
+    public const int DefaultKeyEncryptionIterations = ProtectedEcdsaKey.DefaultIterations;
 
     private readonly ECDsa _privateKey;
 
@@ -72,7 +71,7 @@ public sealed partial class OcspResponderCertificate : IDisposable
             throw new ArgumentOutOfRangeException(nameof(validity), validity, "A responder certificate needs a positive lifetime.");
         }
 
-        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var key = ProtectedEcdsaKey.GenerateP256();
         try
         {
             var publicKey = PublicKeyFactory.CreateKey(key.ExportSubjectPublicKeyInfo());
@@ -123,18 +122,7 @@ public sealed partial class OcspResponderCertificate : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(passphrase);
         var certificate = new X509CertificateParser().ReadCertificate(certificateDer)
             ?? throw new InvalidDataException("The OCSP responder certificate is empty.");
-        var key = ECDsa.Create();
-        try
-        {
-            key.ImportEncryptedPkcs8PrivateKey(passphrase, encryptedPkcs8, out _);
-        }
-        catch (CryptographicException exception)
-        {
-            key.Dispose();
-            throw new CaKeyUnlockException(
-                "The OCSP responder private key could not be decrypted: Pki:KeyPassphrase does not match the passphrase it was encrypted with.",
-                exception);
-        }
+        var key = ProtectedEcdsaKey.Import(encryptedPkcs8, passphrase, "OCSP responder");
         return new OcspResponderCertificate(certificate, key);
     }
 
@@ -180,39 +168,20 @@ public sealed partial class OcspResponderCertificate : IDisposable
     }
 
     /// <summary>The key as encrypted PKCS#8 (PBES2, AES-256-CBC, PBKDF2-SHA256), for an <see cref="ICaKeyStore"/>.</summary>
-    public byte[] ExportEncryptedPrivateKey(string passphrase, int iterations = DefaultKeyEncryptionIterations)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(passphrase);
-        var pbe = new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, iterations);
-        return _privateKey.ExportEncryptedPkcs8PrivateKey(passphrase, pbe);
-    }
+    public byte[] ExportEncryptedPrivateKey(string passphrase, int iterations = DefaultKeyEncryptionIterations) =>
+        ProtectedEcdsaKey.Export(_privateKey, passphrase, iterations);
 
     /// <summary>
     /// True once less than a third of the certificate's lifetime is left (or it has expired), so a new one is made
     /// well before clients would reject responses it signs.
     /// </summary>
-    public bool NeedsRenewal(DateTimeOffset now)
-    {
-        var lifetime = NotAfter - NotBefore;
-        return NotAfter - now < lifetime / 3;
-    }
+    public bool NeedsRenewal(DateTimeOffset now) => ProtectedEcdsaKey.NeedsRenewal(NotBefore, NotAfter, now);
 
     /// <summary>True when <paramref name="issuer"/> signed this certificate (it was not made by an earlier, replaced CA).</summary>
     public bool IsIssuedBy(CertificateAuthority issuer)
     {
         ArgumentNullException.ThrowIfNull(issuer);
-        if (!Certificate.IssuerDN.Equivalent(issuer.Subject))
-        {
-            return false;
-        }
-        try
-        {
-            return Certificate.IsSignatureValid(issuer.Certificate.GetPublicKey());
-        }
-        catch (Exception exception) when (exception is InvalidKeyException or SignatureException or CertificateException)
-        {
-            return false;
-        }
+        return issuer.HasSigned(Certificate);
     }
 
     public void Dispose() => _privateKey.Dispose();

@@ -50,6 +50,19 @@ public sealed record SubjectAltName(SubjectAltNameKind Kind, string Value)
         _ => null,
     };
 
+    /// <summary>The SANs of a certificate we issue (kinds we do not issue are left out).</summary>
+    public static IReadOnlyList<SubjectAltName> FromCertificate(Org.BouncyCastle.X509.X509Certificate certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var extension = certificate.GetExtensionValue(X509Extensions.SubjectAlternativeName);
+        if (extension is null)
+        {
+            return [];
+        }
+        var names = GeneralNames.GetInstance(Org.BouncyCastle.Asn1.Asn1Object.FromByteArray(extension.GetOctets()));
+        return names.GetNames().Select(FromGeneralName).OfType<SubjectAltName>().ToList();
+    }
+
     /// <summary>The BouncyCastle form for certificate building.</summary>
     public GeneralName ToGeneralName() => Kind switch
     {

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,17 +19,25 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
 
     private readonly IReadOnlyDictionary<string, string?> _settings;
 
-    public PkiApiFactory(string? dataDirectory = null, TimeProvider? timeProvider = null, IReadOnlyDictionary<string, string?>? settings = null)
+    public PkiApiFactory(string? dataDirectory = null, TimeProvider? timeProvider = null, IReadOnlyDictionary<string, string?>? settings = null, bool mtlsListener = false)
     {
         DataDirectory = dataDirectory ?? TempDirectory.Create();
         TimeProvider = timeProvider;
         _settings = settings ?? new Dictionary<string, string?>();
+        // Off unless asked for: every factory would otherwise bind the default port 5443.
+        MtlsPort = mtlsListener ? FreeLoopbackPort() : null;
         UseKestrel(0);
     }
 
     public string DataDirectory { get; }
 
     public TimeProvider? TimeProvider { get; }
+
+    /// <summary>The mTLS renewal listener's port, when it is enabled.</summary>
+    public int? MtlsPort { get; }
+
+    /// <summary>Base address of the mTLS renewal listener.</summary>
+    public Uri MtlsAddress => new($"https://127.0.0.1:{MtlsPort ?? throw new InvalidOperationException("Create the factory with mtlsListener: true.")}/");
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -38,6 +47,7 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
         // Fewer PBKDF2 rounds keep each throwaway CA quick to create; production keeps the default.
         builder.UseSetting("Pki:KeyEncryptionIterations", "1000");
         builder.UseSetting("Admin:BootstrapApiKey", AdminKey);
+        builder.UseSetting("Pki:MtlsUrl", MtlsPort is { } port ? $"https://127.0.0.1:{port}" : "");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
@@ -76,6 +86,44 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return await client.SendAsync(request);
+    }
+
+    /// <summary>
+    /// A client of the mTLS listener that presents <paramref name="clientCertificate"/> (or none) and trusts only this
+    /// service's root. The factory's host must have started (<see cref="WebApplicationFactory{T}.Services"/>).
+    /// </summary>
+    public HttpClient CreateMtlsClient(X509Certificate2? clientCertificate)
+    {
+        _ = Services;
+        var root = X509CertificateLoader.LoadCertificate(
+            Services.GetRequiredService<PkiService.Core.Authorities.CaHierarchy>().Root.Der);
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                ClientCertificates = clientCertificate is null ? null : [clientCertificate],
+                RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+                {
+                    // Trust exactly our root (the listener sends its certificate and our issuing CA).
+                    if (certificate is null || chain is null || (errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+                    {
+                        return false;
+                    }
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(root);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    return chain.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+                },
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = MtlsAddress };
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public sealed record TokenResponse(string Id, string Token, DateTimeOffset ExpiresAt);

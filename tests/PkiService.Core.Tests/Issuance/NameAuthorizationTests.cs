@@ -57,6 +57,28 @@ public sealed class NameAuthorizationTests
         Assert.Throws<CsrRejectedException>(() => bare.Resolve(Csr("CN=svc"), CertificateProfile.Server));
     }
 
+    [Fact]
+    public void RequireExactly_SameCnAndSansInAnotherOrder_Passes()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+        Allowed.RequireExactly(TlsServerCertificate.CreateRequest(key, "client-1", [.. Allowed.SubjectAltNames.Reverse()]));
+    }
+
+    [Theory]
+    [InlineData("client-2", "spiffe://example.org/client-1,client-1.example.org", "CN 'client-2'")]
+    [InlineData("client-1", "spiffe://example.org/client-1", "leaves out subjectAltName 'client-1.example.org'")]
+    [InlineData("client-1", "spiffe://example.org/client-1,client-1.example.org,other.example.org", "'other.example.org'")]
+    public void RequireExactly_OtherNames_IsRejectedNamingTheDifference(string commonName, string sans, string expected)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = TlsServerCertificate.CreateRequest(key, commonName, sans.Split(',').Select(SubjectAltName.Classify).ToList());
+
+        var error = Assert.Throws<CsrRejectedException>(() => Allowed.RequireExactly(request));
+
+        Assert.Contains(expected, error.Message);
+    }
+
     private static CertificationRequest Csr(string subject, params string[] uris)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);

@@ -59,6 +59,17 @@ public sealed class PkiApiClient(HttpClient http, string adminApiKey) : IDisposa
         return await response.Content.ReadAsByteArrayAsync();
     }
 
+    /// <summary>The status of a certificate as the admin API shows it: active, revoked, expired or superseded.</summary>
+    public async Task<string> GetStatusAsync(string serialNumber)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"api/v1/certificates/{serialNumber}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminApiKey);
+        using var response = await http.SendAsync(request);
+        await EnsureStatusAsync(response, HttpStatusCode.OK);
+        var record = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        return record.GetProperty("status").GetString()!;
+    }
+
     /// <summary>GETs a public CA file such as <c>pki/root.pem</c>.</summary>
     public async Task<string> GetTextAsync(string path)
     {

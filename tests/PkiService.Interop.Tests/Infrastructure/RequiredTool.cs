@@ -20,6 +20,7 @@ public static class RequiredTool
     /// <summary>nginx (Debian installs it in /usr/sbin, which a non-root PATH may lack).</summary>
     public static string Nginx() =>
         Require("nginx", FindOnPath("nginx") ?? (File.Exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : null), "apt-get install nginx-light");
+    public static string Jq() => Require("jq", FindOnPath("jq"), "apt-get install jq");
 
     public static string Chromium() =>
         Require("chromium", File.Exists(ChromiumPath) ? ChromiumPath : null, "apt-get install chromium");

@@ -22,6 +22,9 @@ public sealed class ServiceProcess : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>The mTLS renewal listener (<c>Pki:MtlsUrl</c>), on its own free loopback port.</summary>
+    public Uri MtlsAddress { get; private set; } = null!;
+
     /// <summary>The <c>Pki:PublicBaseUrl</c> the service writes into CDP and AIA extensions (no trailing slash).</summary>
     public string PublicBaseUrl => BaseAddress.ToString().TrimEnd('/');
 
@@ -61,6 +64,7 @@ public sealed class ServiceProcess : IAsyncLifetime
         {
             var port = attempt == 1 && preferredPort is { } preferred ? preferred : Network.FreeLoopbackPort();
             BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+            MtlsAddress = new Uri($"https://127.0.0.1:{Network.FreeLoopbackPort()}/");
             _process = BackgroundProcess.Start(
                 DotnetHost(),
                 [
@@ -70,6 +74,7 @@ public sealed class ServiceProcess : IAsyncLifetime
                     $"--Pki:PublicBaseUrl={PublicBaseUrl}",
                     "--Pki:KeyPassphrase=interop-tests-passphrase",
                     $"--Admin:BootstrapApiKey={AdminApiKey}",
+                    $"--Pki:MtlsUrl={MtlsAddress.ToString().TrimEnd('/')}",
                 ],
                 workingDirectory: Path.GetDirectoryName(assembly),
                 environment: new Dictionary<string, string?>

@@ -31,14 +31,12 @@ public sealed record EnrollCertificate(string? Token, string? Csr, string? Valid
 /// </summary>
 public sealed partial class EnrollCertificateHandler(
     PkiDbContext db,
-    IssuingAuthority issuingAuthority,
+    CertificateIssuer issuer,
     CaHierarchy hierarchy,
     TimeProvider time,
     ILogger<EnrollCertificateHandler> logger)
     : ICommandHandler<EnrollCertificate, EnrollmentResponse>
 {
-    private const int SerialAttempts = 5;
-
     public async ValueTask<EnrollmentResponse> Handle(EnrollCertificate command, CancellationToken cancellationToken)
     {
         var token = await FindUsableTokenAsync(command.Token, cancellationToken);
@@ -64,39 +62,7 @@ public sealed partial class EnrollCertificateHandler(
             throw new AuthenticationFailedException("The enrollment token has already been used or has expired; ask for a new one.");
         }
 
-        IssuedCertificate? issued = null;
-        for (var attempt = 0; attempt < SerialAttempts && issued is null; attempt++)
-        {
-            var serial = SerialNumber.NewRandom();
-            // RFC 5280 4.1.2.2: serials are unique per CA. A 128-bit collision is practically impossible, but checked anyway.
-            if (await db.Certificates.AnyAsync(c => c.SerialNumber == serial.Hex, cancellationToken))
-            {
-                LogSerialCollision(logger, serial.Hex);
-                continue;
-            }
-            issued = issuingAuthority.Issue(new IssuanceOrder(serial, request, names, profile, validity));
-        }
-        if (issued is null)
-        {
-            throw new InvalidOperationException("Could not draw an unused serial number.");
-        }
-
-        db.Certificates.Add(new CertificateRecord
-        {
-            SerialNumber = issued.SerialNumber.Hex,
-            IssuerFingerprint = hierarchy.Issuing.Fingerprint,
-            Subject = issued.Subject,
-            CommonName = issued.CommonName,
-            SubjectAltNames = issued.SubjectAltNames.Select(s => s.Value).ToList(),
-            Profile = issued.Profile,
-            NotBefore = issued.NotBefore.UtcDateTime,
-            NotAfter = issued.NotAfter.UtcDateTime,
-            IssuedAt = now,
-            Status = CertificateStatus.Active,
-            Der = issued.Der,
-            EnrollmentTokenId = token.Id,
-            ContactEmail = token.ContactEmail,
-        });
+        var issued = await issuer.IssueAndAddAsync(request, names, profile, validity, token.Id, token.ContactEmail, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
@@ -126,8 +92,4 @@ public sealed partial class EnrollCertificateHandler(
     [LoggerMessage(EventId = 3101, EventName = "CertificateIssued", Level = LogLevel.Information,
         Message = "Issued {SerialNumber} to {Subject} (profile {Profile}, token {TokenId}, key {KeyDescription}), valid until {NotAfter:O}")]
     private static partial void LogIssued(ILogger logger, string serialNumber, string subject, string profile, string tokenId, DateTimeOffset notAfter, string keyDescription);
-
-    [LoggerMessage(EventId = 3102, EventName = "SerialCollision", Level = LogLevel.Warning,
-        Message = "Serial {SerialNumber} already exists; drawing another")]
-    private static partial void LogSerialCollision(ILogger logger, string serialNumber);
 }

@@ -1,0 +1,145 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using PkiService.Api.Features.Enrollment;
+using PkiService.Api.Infrastructure;
+using PkiService.Core.Authorities;
+using PkiService.Core.Issuance;
+using PkiService.Core.Primitives;
+using PkiService.Persistence;
+using PkiService.Persistence.Entities;
+
+namespace PkiService.Api.Features.Renewal;
+
+/// <summary>Body of POST /api/v1/renew.</summary>
+/// <param name="Csr">PEM PKCS#10 request with the same CN and SANs as the certificate presented; a new key is expected.</param>
+/// <param name="Validity">Optional ISO 8601 duration such as P90D; capped by the profile's maximum.</param>
+public sealed record RenewRequest(string? Csr, string? Validity);
+
+/// <summary>Renews the certificate presented as the TLS client certificate (DER, null when none was sent).</summary>
+public sealed record RenewCertificate(byte[]? ClientCertificate, string? Csr, string? Validity) : ICommand<EnrollmentResponse>;
+
+/// <summary>
+/// Checks that the presented certificate chains to our issuing CA, is within its validity, and is recorded here as
+/// active (not revoked, not superseded); checks that the CSR keeps its CN and SANs; then in one transaction marks the
+/// old certificate superseded (conditionally, so of two concurrent renewals one wins) and stores the new one, which
+/// keeps the profile, token and contact e-mail of the old one.
+/// </summary>
+public sealed partial class RenewCertificateHandler(
+    PkiDbContext db,
+    CertificateIssuer issuer,
+    CaHierarchy hierarchy,
+    TimeProvider time,
+    ILogger<RenewCertificateHandler> logger)
+    : ICommandHandler<RenewCertificate, EnrollmentResponse>
+{
+    public async ValueTask<EnrollmentResponse> Handle(RenewCertificate command, CancellationToken cancellationToken)
+    {
+        var serial = VerifyChain(command.ClientCertificate);
+        var record = await db.Certificates.AsNoTracking()
+            .FirstOrDefaultAsync(c => c.SerialNumber == serial.Hex && c.IssuerFingerprint == hierarchy.Issuing.Fingerprint, cancellationToken);
+        if (record is null || !record.Der.AsSpan().SequenceEqual(command.ClientCertificate))
+        {
+            throw Refuse(serial, "no record", "The client certificate is not one this service issued.");
+        }
+        switch (record.Status)
+        {
+            case CertificateStatus.Revoked:
+                throw Refuse(serial, "revoked", $"The client certificate {serial.Hex} is revoked ({record.RevocationReason}); enroll again with a new token.");
+            case CertificateStatus.Superseded:
+                throw Refuse(serial, "superseded", $"The client certificate {serial.Hex} was already renewed (by {record.SupersededBy}); renew with the newest certificate.");
+        }
+        if (!CertificateProfile.TryGet(record.Profile, out var profile))
+        {
+            throw new InvalidOperationException($"Certificate {record.SerialNumber} names unknown profile '{record.Profile}'.");
+        }
+
+        var request = CertificationRequest.FromPem(command.Csr!);
+        var names = new NameAuthorization(record.CommonName, record.SubjectAltNames.Select(SubjectAltName.Classify).ToList());
+        names.RequireExactly(request);
+        TimeSpan? validity = command.Validity is null ? null : IsoDuration.TryParse(command.Validity, out var v) ? v : null;
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // Write first, so this transaction holds SQLite's write lock from here on. Conditional update: of two renewals
+        // (or a renewal and a revocation) racing for one certificate, only one finds it still active.
+        var superseded = await db.Certificates
+            .Where(c => c.Id == record.Id && c.Status == CertificateStatus.Active)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.Status, CertificateStatus.Superseded), cancellationToken);
+        if (superseded != 1)
+        {
+            throw Refuse(serial, "raced", $"The client certificate {serial.Hex} was renewed or revoked meanwhile; renew with the newest certificate.");
+        }
+        var issued = await issuer.IssueAndAddAsync(request, names, profile, validity, record.EnrollmentTokenId, record.ContactEmail, cancellationToken);
+        await db.Certificates
+            .Where(c => c.Id == record.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.SupersededBy, issued.SerialNumber.Hex), cancellationToken);
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+
+        LogRenewed(logger, serial.Hex, issued.SerialNumber.Hex, issued.Subject, issued.NotAfter, request.KeyDescription);
+        return new EnrollmentResponse(issued.SerialNumber.Hex, issued.Pem, hierarchy.ChainPem, issued.NotBefore, issued.NotAfter);
+    }
+
+    /// <summary>
+    /// RFC 5280 6.1: builds the path from the presented certificate to our root through our issuing CA, at the
+    /// injected time. Revocation is not checked here (RevocationMode NoCheck): the database is the authority on status.
+    /// </summary>
+    private SerialNumber VerifyChain(byte[]? der)
+    {
+        if (der is null || der.Length == 0)
+        {
+            throw new AuthenticationFailedException(
+                "Present the certificate to renew as the TLS client certificate (curl --cert current.pem --key current.key).");
+        }
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = X509CertificateLoader.LoadCertificate(der);
+        }
+        catch (CryptographicException)
+        {
+            throw new AuthenticationFailedException("The client certificate cannot be parsed.");
+        }
+        using (certificate)
+        using (var root = X509CertificateLoader.LoadCertificate(hierarchy.Root.Der))
+        using (var issuing = X509CertificateLoader.LoadCertificate(hierarchy.Issuing.Der))
+        using (var chain = new X509Chain())
+        {
+            var serial = SerialNumber.FromUnsignedBytes(certificate.SerialNumberBytes.Span);
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(root);
+            chain.ChainPolicy.ExtraStore.Add(issuing);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            chain.ChainPolicy.DisableCertificateDownloads = true;
+            chain.ChainPolicy.VerificationTime = time.GetUtcNow().UtcDateTime;
+            chain.ChainPolicy.VerificationTimeIgnored = false;
+            var valid = chain.Build(certificate);
+            if (valid && chain.ChainElements.Count == 3 && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
+            {
+                return serial;
+            }
+            if (chain.ChainStatus.Any(s => s.Status.HasFlag(X509ChainStatusFlags.NotTimeValid))
+                && chain.ChainElements.Count == 3 && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
+            {
+                throw Refuse(serial, "not time valid",
+                    $"The client certificate {serial.Hex} is not valid now (valid {certificate.NotBefore.ToUniversalTime():O} to {certificate.NotAfter.ToUniversalTime():O}); an expired certificate cannot renew itself, enroll again with a new token.");
+            }
+            throw Refuse(serial, "untrusted chain", "The client certificate was not issued by this service's issuing CA.");
+        }
+    }
+
+    private AuthenticationFailedException Refuse(SerialNumber serial, string reason, string message)
+    {
+        LogRefused(logger, serial.Hex, reason);
+        return new AuthenticationFailedException(message);
+    }
+
+    [LoggerMessage(EventId = 7001, EventName = "CertificateRenewed", Level = LogLevel.Information,
+        Message = "Renewed {OldSerialNumber} as {SerialNumber} for {Subject} (key {KeyDescription}), valid until {NotAfter:O}")]
+    private static partial void LogRenewed(ILogger logger, string oldSerialNumber, string serialNumber, string subject, DateTimeOffset notAfter, string keyDescription);
+
+    [LoggerMessage(EventId = 7002, EventName = "RenewalRefused", Level = LogLevel.Warning,
+        Message = "Refused renewal by client certificate {SerialNumber}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string serialNumber, string reason);
+}

@@ -1,0 +1,23 @@
+using PkiService.Core.Primitives;
+
+namespace PkiService.Api.Features.Renewal;
+
+/// <summary>The <c>Renewal</c> configuration section (ISO 8601 durations): the mTLS listener's own certificate.</summary>
+public sealed class RenewalOptions
+{
+    public const string Section = "Renewal";
+
+    /// <summary>Lifetime of the mTLS listener's server certificate (renewed when a third is left).</summary>
+    public string ListenerCertificateValidity { get; set; } = "P30D";
+
+    /// <summary>How often the listener certificate is checked for renewal.</summary>
+    public string ListenerCertificateCheckInterval { get; set; } = "PT1H";
+
+    public TimeSpan ListenerCertificateValidityDuration => Parse(ListenerCertificateValidity, nameof(ListenerCertificateValidity));
+
+    public TimeSpan ListenerCertificateCheckIntervalDuration => Parse(ListenerCertificateCheckInterval, nameof(ListenerCertificateCheckInterval));
+
+    private static TimeSpan Parse(string value, string key) => IsoDuration.TryParse(value, out var duration) && duration > TimeSpan.Zero
+        ? duration
+        : throw new InvalidOperationException($"Renewal:{key} = '{value}' is not a positive ISO 8601 duration such as P30D.");
+}

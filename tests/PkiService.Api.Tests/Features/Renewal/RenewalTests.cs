@@ -1,0 +1,177 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using PkiService.Api.Features.Renewal;
+using PkiService.Api.Tests.Support;
+using PkiService.Persistence;
+using PkiService.Persistence.Entities;
+
+namespace PkiService.Api.Tests.Features.Renewal;
+
+/// <summary>
+/// Renewal over the real mTLS listener (Kestrel, TLS with client certificates) with a clock the tests move: the cases
+/// that need time (an expired client certificate, the listener's own certificate renewal) and the database details.
+/// The curl/openssl view of the same endpoint is in the interop tests.
+/// </summary>
+public sealed class RenewalTests : IDisposable
+{
+    private const string SpiffeId = "spiffe://example.org/renewing";
+
+    private readonly AdjustableTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly PkiApiFactory _factory;
+
+    public RenewalTests() => _factory = new PkiApiFactory(timeProvider: _clock, mtlsListener: true);
+
+    public void Dispose() => _factory.Dispose();
+
+    [Fact]
+    public async Task Renew_ActiveCertificate_Returns201AndSupersedesOldKeepingProfileTokenAndContact()
+    {
+        var old = await EnrollAsync("renewing", "P30D");
+        using var newKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var client = _factory.CreateMtlsClient(old.Certificate);
+
+        var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csr(newKey, "renewing", SpiffeId), validity = "P60D" });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var renewed = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
+        using var certificate = X509Certificate2.CreateFromPem(renewed.Certificate);
+        Assert.Equal(newKey.ExportSubjectPublicKeyInfo(), certificate.PublicKey.ExportSubjectPublicKeyInfo());
+        Assert.Equal("CN=renewing", certificate.Subject);
+        Assert.Equal(TimeSpan.FromDays(60), renewed.NotAfter - renewed.NotBefore - TimeSpan.FromMinutes(1));
+        var (oldRecord, newRecord) = await RecordsAsync(old.Serial, renewed.SerialNumber);
+        Assert.Equal(CertificateStatus.Superseded, oldRecord.Status);
+        Assert.Equal(renewed.SerialNumber, oldRecord.SupersededBy);
+        Assert.Equal(CertificateStatus.Active, newRecord.Status);
+        Assert.Equal((oldRecord.Profile, oldRecord.EnrollmentTokenId, oldRecord.ContactEmail), (newRecord.Profile, newRecord.EnrollmentTokenId, newRecord.ContactEmail));
+        Assert.Equal("ops@example.org", newRecord.ContactEmail);
+        Assert.Equal(oldRecord.SubjectAltNames, newRecord.SubjectAltNames);
+    }
+
+    [Fact]
+    public async Task Renew_ExpiredCertificate_Returns401()
+    {
+        var old = await EnrollAsync("expiring", "P1D");
+        _clock.Advance(TimeSpan.FromDays(2));
+        using var client = _factory.CreateMtlsClient(old.Certificate);
+
+        var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("expiring", SpiffeId) });
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
+        Assert.Contains("not valid now", problem.GetProperty("title").GetString());
+        Assert.Equal(CertificateStatus.Active, (await RecordsAsync(old.Serial, old.Serial)).Old.Status);
+    }
+
+    [Fact]
+    public async Task Renew_ConcurrentRenewalsOfOneCertificate_ExactlyOneSucceeds()
+    {
+        var old = await EnrollAsync("raced", "P30D");
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(async _ =>
+        {
+            using var client = _factory.CreateMtlsClient(old.Certificate);
+            return await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("raced", SpiffeId) });
+        }));
+
+        Assert.Equal(1, answers.Count(a => a.StatusCode == HttpStatusCode.Created));
+        Assert.Equal(5, answers.Count(a => a.StatusCode == HttpStatusCode.Unauthorized));
+        await using var scope = _factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
+        Assert.Equal(1, await db.Certificates.CountAsync(c => c.CommonName == "raced" && c.Status == CertificateStatus.Active));
+    }
+
+    [Fact]
+    public async Task Renew_OnPlainListener_Returns404()
+    {
+        var old = await EnrollAsync("plain", "P30D");
+        using var client = _factory.CreateClient();
+
+        var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("plain", SpiffeId) });
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+        Assert.Equal(CertificateStatus.Active, (await RecordsAsync(old.Serial, old.Serial)).Old.Status);
+    }
+
+    [Fact]
+    public async Task MtlsListener_OtherEndpoints_Return404()
+    {
+        using var client = _factory.CreateMtlsClient(null);
+
+        var response = await client.GetAsync("/pki/ca.pem");
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task ListenerCertificate_IsRecordedServerCertificateAndRenewedWhenAThirdOfItsLifeIsLeft()
+    {
+        var listener = _factory.Services.GetRequiredService<MtlsListenerCertificate>();
+        var first = await listener.GetCertificateAsync(CancellationToken.None);
+        Assert.Equal(first.SerialNumber.Hex, await ServerSerialAsync());
+        var (record, _) = await RecordsAsync(first.SerialNumber.Hex, first.SerialNumber.Hex);
+        Assert.Equal("server", record.Profile);
+        Assert.Contains("localhost", record.SubjectAltNames);
+        Assert.Contains("127.0.0.1", record.SubjectAltNames);
+
+        Assert.False(await listener.RenewIfDueAsync(CancellationToken.None));
+        _clock.Advance(TimeSpan.FromDays(21)); // of the default 30 days, less than a third is left
+        Assert.True(await listener.RenewIfDueAsync(CancellationToken.None));
+
+        var second = await listener.GetCertificateAsync(CancellationToken.None);
+        Assert.NotEqual(first.SerialNumber, second.SerialNumber);
+        Assert.Equal(second.SerialNumber.Hex, await ServerSerialAsync());
+        Assert.Equal("server", (await RecordsAsync(second.SerialNumber.Hex, second.SerialNumber.Hex)).Old.Profile);
+    }
+
+    /// <summary>The serial of the certificate the mTLS listener presents in a new handshake.</summary>
+    private async Task<string> ServerSerialAsync()
+    {
+        string? serial = null;
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions =
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    serial = Convert.ToHexString(((X509Certificate2)certificate!).SerialNumberBytes.Span);
+                    return true;
+                },
+            },
+        };
+        using var client = new HttpClient(handler) { BaseAddress = _factory.MtlsAddress };
+        using var response = await client.GetAsync("/");
+        return serial ?? throw new InvalidOperationException("No server certificate was seen.");
+    }
+
+    private async Task<(string Serial, X509Certificate2 Certificate)> EnrollAsync(string commonName, string validity)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var token = await _factory.CreateTokenAsync(commonName, [SpiffeId]);
+        var response = await _factory.EnrollAsync(token, Csr(key, commonName, SpiffeId), validity);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var body = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
+        using var certificate = X509Certificate2.CreateFromPem(body.Certificate);
+        return (body.SerialNumber, certificate.CopyWithPrivateKey(key));
+    }
+
+    private async Task<(CertificateRecord Old, CertificateRecord New)> RecordsAsync(string oldSerial, string newSerial)
+    {
+        await using var scope = _factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
+        return (await db.Certificates.AsNoTracking().SingleAsync(c => c.SerialNumber == oldSerial),
+            await db.Certificates.AsNoTracking().SingleAsync(c => c.SerialNumber == newSerial));
+    }
+
+    private static string Csr(ECDsa key, string commonName, string uriSan)
+    {
+        var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256);
+        var sans = new SubjectAlternativeNameBuilder();
+        sans.AddUri(new Uri(uriSan));
+        request.CertificateExtensions.Add(sans.Build());
+        return request.CreateSigningRequestPem();
+    }
+}
