@@ -26,6 +26,15 @@ public sealed partial class ApiKeyAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // Only endpoints that require authorization look at the bearer value: on public and enrollment endpoints it is
+        // not an API key (it may be an enrollment token), so it must not count as a failed API key attempt.
+        var endpoint = Context.GetEndpoint();
+        if (endpoint is null
+            || endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is not null
+            || endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>() is null)
+        {
+            return AuthenticateResult.NoResult();
+        }
         var presented = Secrets.ReadBearer(Request.Headers.Authorization);
         if (presented is null)
         {

@@ -46,8 +46,13 @@ public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextA
 
     private async Task AddRowAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
-        // Rows added earlier in this unit of work but not yet saved come after the last saved row.
-        var pending = db.ChangeTracker.Entries<AuditEventRecord>().Select(e => e.Entity).OrderByDescending(e => e.Id).FirstOrDefault();
+        // Rows added earlier in this unit of work but not yet saved come after the last saved row. Rows this context
+        // saved earlier are not a guide: other requests may have appended since.
+        var pending = db.ChangeTracker.Entries<AuditEventRecord>()
+            .Where(e => e.State == EntityState.Added)
+            .Select(e => e.Entity)
+            .OrderByDescending(e => e.Id)
+            .FirstOrDefault();
         var last = pending ?? await db.AuditEvents.AsNoTracking().OrderByDescending(a => a.Id).FirstOrDefaultAsync(cancellationToken);
         var previousHash = last?.Hash ?? AuditChain.Genesis;
         var content = new AuditEntryContent(

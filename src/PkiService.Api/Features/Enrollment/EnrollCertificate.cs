@@ -1,3 +1,5 @@
+using PkiService.Core.Errors;
+using PkiService.Api.Features.Audit;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
 using PkiService.Api.Infrastructure;
@@ -31,6 +33,7 @@ public sealed record EnrollCertificate(string? Token, string? Csr, string? Valid
 /// </summary>
 public sealed partial class EnrollCertificateHandler(
     PkiDbContext db,
+    AuditTrail audit,
     CertificateIssuer issuer,
     CaHierarchy hierarchy,
     TimeProvider time,
@@ -39,7 +42,23 @@ public sealed partial class EnrollCertificateHandler(
 {
     public async ValueTask<EnrollmentResponse> Handle(EnrollCertificate command, CancellationToken cancellationToken)
     {
+        string? tokenId = null;
+        try
+        {
+            return await EnrollAsync(command, id => tokenId = id, cancellationToken);
+        }
+        catch (Exception exception) when (exception is AuthenticationFailedException or CsrRejectedException)
+        {
+            var actor = tokenId is null ? AuditTrail.Anonymous : AuditTrail.TokenActor(tokenId);
+            await audit.AppendAsync(new AuditEntry(actor, "certificate.issue", null, Success: false, exception.Message), CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task<EnrollmentResponse> EnrollAsync(EnrollCertificate command, Action<string> identified, CancellationToken cancellationToken)
+    {
         var token = await FindUsableTokenAsync(command.Token, cancellationToken);
+        identified(token.Id);
         if (!CertificateProfile.TryGet(token.Profile, out var profile))
         {
             throw new InvalidOperationException($"Token {token.Id} names unknown profile '{token.Profile}'.");
@@ -55,14 +74,16 @@ public sealed partial class EnrollCertificateHandler(
         // Consume the token only if it is still unused and unexpired: with the write lock held, two requests
         // racing for one token cannot both get here with a row updated.
         var consumed = await db.EnrollmentTokens
-            .Where(t => t.Id == token.Id && t.UsedAt == null && t.ExpiresAt > now)
+            .Where(t => t.Id == token.Id && t.UsedAt == null && t.RevokedAt == null && t.ExpiresAt > now)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, now), cancellationToken);
         if (consumed != 1)
         {
-            throw new AuthenticationFailedException("The enrollment token has already been used or has expired; ask for a new one.");
+            throw new AuthenticationFailedException("The enrollment token has already been used, revoked or has expired; ask for a new one.");
         }
 
         var issued = await issuer.IssueAndAddAsync(request, names, profile, validity, token.Id, token.ContactEmail, cancellationToken);
+        await audit.AppendAsync(new AuditEntry(AuditTrail.TokenActor(token.Id), "certificate.issue", issued.SerialNumber.Hex, Success: true,
+            $"{issued.Subject}, profile {issued.Profile}, key {request.KeyDescription}, notAfter {issued.NotAfter:O}; token consumed"), cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
@@ -82,9 +103,9 @@ public sealed partial class EnrollCertificateHandler(
         {
             throw new AuthenticationFailedException("The enrollment token is not valid.");
         }
-        if (token.UsedAt is not null || token.ExpiresAt <= time.GetUtcNow().UtcDateTime)
+        if (token.UsedAt is not null || token.RevokedAt is not null || token.ExpiresAt <= time.GetUtcNow().UtcDateTime)
         {
-            throw new AuthenticationFailedException("The enrollment token has already been used or has expired; ask for a new one.");
+            throw new AuthenticationFailedException("The enrollment token has already been used, revoked or has expired; ask for a new one.");
         }
         return token;
     }

@@ -32,11 +32,11 @@ public sealed partial class MtlsListenerRenewalJob(
         }
     }
 
-    [LoggerMessage(EventId = 7010, EventName = "MtlsListenerCertificateRenewed", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 8010, EventName = "MtlsListenerCertificateRenewed", Level = LogLevel.Information,
         Message = "Renewed the mTLS listener certificate: now {SerialNumber}, valid until {NotAfter:O}")]
     private static partial void LogRenewed(ILogger logger, string serialNumber, DateTimeOffset notAfter);
 
-    [LoggerMessage(EventId = 7011, EventName = "MtlsListenerCertificateRenewalFailed", Level = LogLevel.Error,
+    [LoggerMessage(EventId = 8011, EventName = "MtlsListenerCertificateRenewalFailed", Level = LogLevel.Error,
         Message = "mTLS listener certificate renewal failed; retrying at the next check")]
     private static partial void LogRenewalFailed(ILogger logger, Exception exception);
 }

@@ -1,3 +1,5 @@
+using PkiService.Core.Errors;
+using PkiService.Api.Features.Audit;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Mediator;
@@ -28,6 +30,7 @@ public sealed record RenewCertificate(byte[]? ClientCertificate, string? Csr, st
 /// </summary>
 public sealed partial class RenewCertificateHandler(
     PkiDbContext db,
+    AuditTrail audit,
     CertificateIssuer issuer,
     CaHierarchy hierarchy,
     TimeProvider time,
@@ -35,6 +38,19 @@ public sealed partial class RenewCertificateHandler(
     : ICommandHandler<RenewCertificate, EnrollmentResponse>
 {
     public async ValueTask<EnrollmentResponse> Handle(RenewCertificate command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RenewAsync(command, cancellationToken);
+        }
+        catch (Exception exception) when (exception is AuthenticationFailedException or CsrRejectedException)
+        {
+            await audit.AppendAsync(new AuditEntry(AuditTrail.Anonymous, "certificate.renew", null, Success: false, exception.Message), CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task<EnrollmentResponse> RenewAsync(RenewCertificate command, CancellationToken cancellationToken)
     {
         var serial = VerifyChain(command.ClientCertificate);
         var record = await db.Certificates.AsNoTracking()
@@ -74,6 +90,8 @@ public sealed partial class RenewCertificateHandler(
         await db.Certificates
             .Where(c => c.Id == record.Id)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.SupersededBy, issued.SerialNumber.Hex), cancellationToken);
+        await audit.AppendAsync(new AuditEntry(AuditTrail.CertificateActor(serial.Hex), "certificate.renew", issued.SerialNumber.Hex, Success: true,
+            $"{issued.Subject}, profile {issued.Profile}, key {request.KeyDescription}, notAfter {issued.NotAfter:O}"), cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
@@ -135,11 +153,11 @@ public sealed partial class RenewCertificateHandler(
         return new AuthenticationFailedException(message);
     }
 
-    [LoggerMessage(EventId = 7001, EventName = "CertificateRenewed", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 8001, EventName = "CertificateRenewed", Level = LogLevel.Information,
         Message = "Renewed {OldSerialNumber} as {SerialNumber} for {Subject} (key {KeyDescription}), valid until {NotAfter:O}")]
     private static partial void LogRenewed(ILogger logger, string oldSerialNumber, string serialNumber, string subject, DateTimeOffset notAfter, string keyDescription);
 
-    [LoggerMessage(EventId = 7002, EventName = "RenewalRefused", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 8002, EventName = "RenewalRefused", Level = LogLevel.Warning,
         Message = "Refused renewal by client certificate {SerialNumber}: {Reason}")]
     private static partial void LogRefused(ILogger logger, string serialNumber, string reason);
 }
