@@ -37,8 +37,41 @@ public static class EnrollmentEndpoints
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .RequireAuthorization(ApiPolicies.Enroll);
 
+        var tokens = api.MapGroup("/enrollment-tokens").RequireAuthorization(ApiPolicies.Admin);
+        tokens.MapGet("/", ListTokensAsync)
+            .WithName("ListEnrollmentTokens")
+            .WithSummary("List enrollment tokens (never their secrets)")
+            .WithDescription("Admin. Filter by status: unused, used, expired, revoked.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+        tokens.MapGet("/{id}", GetTokenAsync)
+            .WithName("GetEnrollmentToken")
+            .WithSummary("Read one enrollment token")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        tokens.MapDelete("/{id}", RevokeTokenAsync)
+            .WithName("RevokeEnrollmentToken")
+            .WithSummary("Revoke an unused enrollment token")
+            .WithDescription("Admin. A revoked token is refused with 401 like a used one. A used token cannot be revoked (409): revoke its certificate.")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
         return app;
     }
+
+    private static async Task<Ok<EnrollmentTokenPage>> ListTokensAsync(
+        IMediator mediator, CancellationToken cancellationToken, string? status = null, int page = 1, int pageSize = 50) =>
+        TypedResults.Ok(await mediator.Send(new ListEnrollmentTokens(status, page, pageSize), cancellationToken));
+
+    private static async Task<Ok<EnrollmentTokenView>> GetTokenAsync(string id, IMediator mediator, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await mediator.Send(new GetEnrollmentToken(id), cancellationToken));
+
+    private static async Task<Ok<EnrollmentTokenView>> RevokeTokenAsync(string id, IMediator mediator, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await mediator.Send(new RevokeEnrollmentToken(id), cancellationToken));
 
     private static async Task<Created<EnrollmentResponse>> EnrollAsync(
         EnrollRequest body, HttpRequest request, IMediator mediator, CancellationToken cancellationToken)
