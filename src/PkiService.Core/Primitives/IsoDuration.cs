@@ -33,6 +33,13 @@ public static class IsoDuration
         return duration > TimeSpan.Zero;
     }
 
+    /// <summary>Parses a configuration value, or stops the start with a message naming the setting.</summary>
+    /// <param name="value">The configured text.</param>
+    /// <param name="setting">The full setting name, such as <c>Crl:Validity</c>.</param>
+    public static TimeSpan ParseSetting(string value, string setting) => TryParse(value, out var duration)
+        ? duration
+        : throw new InvalidOperationException($"{setting} = '{value}' is not an ISO 8601 duration such as P1D, PT6H or PT30S.");
+
     /// <summary>Formats a duration in ISO 8601 (for example <c>P90D</c>).</summary>
     public static string Format(TimeSpan duration) => XmlConvert.ToString(duration);
 }

@@ -28,4 +28,12 @@ public sealed class IsoDurationTests
     {
         Assert.False(IsoDuration.TryParse(text, out _));
     }
+
+    [Fact]
+    public void ParseSetting_BadValue_NamesTheSetting()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => IsoDuration.ParseSetting("1 day", "Crl:Validity"));
+
+        Assert.StartsWith("Crl:Validity = '1 day' is not an ISO 8601 duration", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -19,15 +19,11 @@ public sealed class CrlOptions
     /// <summary>Upper bound of Cache-Control max-age on CRL answers (it is also never past nextUpdate).</summary>
     public string MaxAge { get; set; } = "PT5M";
 
-    public TimeSpan ValidityDuration => Parse(Validity, nameof(Validity));
+    public TimeSpan ValidityDuration => IsoDuration.ParseSetting(Validity, "Crl:Validity");
 
-    public TimeSpan RefreshBeforeDuration => Parse(RefreshBefore, nameof(RefreshBefore));
+    public TimeSpan RefreshBeforeDuration => IsoDuration.ParseSetting(RefreshBefore, "Crl:RefreshBefore");
 
-    public TimeSpan CheckIntervalDuration => Parse(CheckInterval, nameof(CheckInterval));
+    public TimeSpan CheckIntervalDuration => IsoDuration.ParseSetting(CheckInterval, "Crl:CheckInterval");
 
-    public TimeSpan MaxAgeDuration => Parse(MaxAge, nameof(MaxAge));
-
-    private static TimeSpan Parse(string value, string key) => IsoDuration.TryParse(value, out var duration)
-        ? duration
-        : throw new InvalidOperationException($"Crl:{key} = '{value}' is not an ISO 8601 duration such as P1D or PT6H.");
+    public TimeSpan MaxAgeDuration => IsoDuration.ParseSetting(MaxAge, "Crl:MaxAge");
 }

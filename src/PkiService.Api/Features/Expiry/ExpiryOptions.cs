@@ -24,23 +24,19 @@ public sealed class ExpiryOptions
     /// <summary>How long a claimed delivery is reserved before another scanner may try it (covers a crash mid-delivery).</summary>
     public string DeliveryLease { get; set; } = "PT2M";
 
-    public TimeSpan ScanIntervalDuration => Parse(ScanInterval, nameof(ScanInterval));
+    public TimeSpan ScanIntervalDuration => IsoDuration.ParseSetting(ScanInterval, "Expiry:ScanInterval");
 
-    public TimeSpan RetryBaseDuration => Parse(RetryBase, nameof(RetryBase));
+    public TimeSpan RetryBaseDuration => IsoDuration.ParseSetting(RetryBase, "Expiry:RetryBase");
 
-    public TimeSpan DeliveryLeaseDuration => Parse(DeliveryLease, nameof(DeliveryLease));
+    public TimeSpan DeliveryLeaseDuration => IsoDuration.ParseSetting(DeliveryLease, "Expiry:DeliveryLease");
 
     /// <summary>The thresholds, nearest first, each with its configured text.</summary>
     public IReadOnlyList<(string Text, TimeSpan Before)> Thresholds =>
         (WarnBefore is { Length: > 0 } configured ? configured : DefaultWarnBefore)
-            .Select(text => (text, Parse(text, nameof(WarnBefore))))
+            .Select(text => (text, IsoDuration.ParseSetting(text, "Expiry:WarnBefore")))
             .DistinctBy(t => t.Item2)
             .OrderBy(t => t.Item2)
             .ToList();
-
-    private static TimeSpan Parse(string value, string key) => IsoDuration.TryParse(value, out var duration)
-        ? duration
-        : throw new InvalidOperationException($"Expiry:{key} = '{value}' is not an ISO 8601 duration such as P7D.");
 }
 
 /// <summary>The <c>Notifications</c> configuration section: each channel is optional.</summary>

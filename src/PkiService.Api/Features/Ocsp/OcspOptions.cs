@@ -22,15 +22,11 @@ public sealed class OcspOptions
     /// <summary>Pre-built responses kept in memory at most.</summary>
     public int CacheCapacity { get; set; } = 200_000;
 
-    public TimeSpan ResponseValidityDuration => Parse(ResponseValidity, nameof(ResponseValidity));
+    public TimeSpan ResponseValidityDuration => IsoDuration.ParseSetting(ResponseValidity, "Ocsp:ResponseValidity");
 
-    public TimeSpan ResponderValidityDuration => Parse(ResponderValidity, nameof(ResponderValidity));
+    public TimeSpan ResponderValidityDuration => IsoDuration.ParseSetting(ResponderValidity, "Ocsp:ResponderValidity");
 
-    public TimeSpan RenewalCheckIntervalDuration => Parse(RenewalCheckInterval, nameof(RenewalCheckInterval));
+    public TimeSpan RenewalCheckIntervalDuration => IsoDuration.ParseSetting(RenewalCheckInterval, "Ocsp:RenewalCheckInterval");
 
-    public TimeSpan MaxAgeDuration => Parse(MaxAge, nameof(MaxAge));
-
-    private static TimeSpan Parse(string value, string key) => IsoDuration.TryParse(value, out var duration)
-        ? duration
-        : throw new InvalidOperationException($"Ocsp:{key} = '{value}' is not an ISO 8601 duration such as PT1H.");
+    public TimeSpan MaxAgeDuration => IsoDuration.ParseSetting(MaxAge, "Ocsp:MaxAge");
 }

@@ -13,11 +13,7 @@ public sealed class RenewalOptions
     /// <summary>How often the listener certificate is checked for renewal.</summary>
     public string ListenerCertificateCheckInterval { get; set; } = "PT1H";
 
-    public TimeSpan ListenerCertificateValidityDuration => Parse(ListenerCertificateValidity, nameof(ListenerCertificateValidity));
+    public TimeSpan ListenerCertificateValidityDuration => IsoDuration.ParseSetting(ListenerCertificateValidity, "Renewal:ListenerCertificateValidity");
 
-    public TimeSpan ListenerCertificateCheckIntervalDuration => Parse(ListenerCertificateCheckInterval, nameof(ListenerCertificateCheckInterval));
-
-    private static TimeSpan Parse(string value, string key) => IsoDuration.TryParse(value, out var duration) && duration > TimeSpan.Zero
-        ? duration
-        : throw new InvalidOperationException($"Renewal:{key} = '{value}' is not a positive ISO 8601 duration such as P30D.");
+    public TimeSpan ListenerCertificateCheckIntervalDuration => IsoDuration.ParseSetting(ListenerCertificateCheckInterval, "Renewal:ListenerCertificateCheckInterval");
 }
