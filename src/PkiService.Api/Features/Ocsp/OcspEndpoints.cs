@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using PkiService.Core.Ocsp;
@@ -33,10 +34,32 @@ public static class OcspEndpoints
 
     private static async Task<IResult> PostAsync(HttpContext http, OcspRequestAnswerer answerer)
     {
-        using var buffer = new MemoryStream();
-        await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
-        var answer = await answerer.AnswerAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), http.RequestAborted);
-        return Results.Bytes(answer.Reply.Der, ResponseType);
+        // Requests are small (about 100 bytes): read them into a pooled buffer when the length is known.
+        if (http.Request.ContentLength is > 0 and <= OcspResponder.MaxRequestOctets and var length)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent((int)length);
+            try
+            {
+                try
+                {
+                    await http.Request.Body.ReadExactlyAsync(buffer.AsMemory(0, (int)length), http.RequestAborted);
+                }
+                catch (EndOfStreamException)
+                {
+                    return Results.Bytes(OcspResponder.Rejection(OcspReplyStatus.MalformedRequest).Der, ResponseType);
+                }
+                var answer = await answerer.AnswerAsync(buffer.AsMemory(0, (int)length), http.RequestAborted);
+                return Results.Bytes(answer.Reply.Der, ResponseType);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        using var body = new MemoryStream();
+        await http.Request.Body.CopyToAsync(body, http.RequestAborted);
+        var streamed = await answerer.AnswerAsync(body.GetBuffer().AsMemory(0, (int)body.Length), http.RequestAborted);
+        return Results.Bytes(streamed.Reply.Der, ResponseType);
     }
 
     private static async Task<IResult> GetAsync(HttpContext http, OcspRequestAnswerer answerer, IOptions<OcspOptions> options, TimeProvider time)

@@ -14,13 +14,19 @@ public sealed class OcspRequestAnswerer(OcspResponderSet responders, OcspRespons
 {
     public async ValueTask<OcspAnswer> AnswerAsync(ReadOnlyMemory<byte> requestDer, CancellationToken cancellationToken)
     {
+        var now = time.GetUtcNow();
+        if (cache.TryGetByRequest(requestDer.Span, now, out var seen))
+        {
+            return new OcspAnswer(seen.Reply, seen.ETag); // the same bytes were answered before: no parsing
+        }
         var responder = responders.Responder;
         var request = responder.Parse(requestDer.Span);
         if (request.CacheKey is not { } key)
         {
             return new OcspAnswer(await responder.RespondAsync(request, cancellationToken), null);
         }
-        if (cache.TryGet(key, time.GetUtcNow(), out var cached))
+        cache.RememberRequest(requestDer.Span, key);
+        if (cache.TryGet(key, now, out var cached))
         {
             return new OcspAnswer(cached.Reply, cached.ETag);
         }

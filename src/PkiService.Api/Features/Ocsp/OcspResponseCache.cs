@@ -16,7 +16,33 @@ public sealed class OcspResponseCache(IOptions<OcspOptions> options)
     public sealed record Entry(OcspReply Reply, string ETag);
 
     private readonly ConcurrentDictionary<(string Issuer, SerialNumber Serial), ConcurrentDictionary<string, Entry>> _entries = new();
+
+    // Fast path: the exact DER of a request seen before -> its cache key, so a repeated request (gateways send the
+    // same bytes for the same certificate) is answered without parsing it. The key still goes through the main
+    // cache, so invalidation there covers this path too.
+    private readonly ConcurrentDictionary<byte[], OcspCacheKey> _keysByRequest = new(RequestBytesComparer.Instance);
     private long _generation;
+
+    /// <summary>A fresh reply for a request whose exact bytes were answered before.</summary>
+    public bool TryGetByRequest(ReadOnlySpan<byte> requestDer, DateTimeOffset now, out Entry entry)
+    {
+        if (_keysByRequest.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(requestDer, out var key))
+        {
+            return TryGet(key, now, out entry);
+        }
+        entry = null!;
+        return false;
+    }
+
+    /// <summary>Remembers which cache key a request's bytes map to.</summary>
+    public void RememberRequest(ReadOnlySpan<byte> requestDer, OcspCacheKey key)
+    {
+        if (_keysByRequest.Count >= options.Value.CacheCapacity)
+        {
+            _keysByRequest.Clear();
+        }
+        _keysByRequest.GetAlternateLookup<ReadOnlySpan<byte>>()[requestDer] = key;
+    }
 
     /// <summary>Read before building a response; pass to <see cref="Add"/> so a response built across an invalidation is not kept.</summary>
     public long Generation => Volatile.Read(ref _generation);
@@ -70,5 +96,27 @@ public sealed class OcspResponseCache(IOptions<OcspOptions> options)
     {
         Interlocked.Increment(ref _generation);
         _entries.Clear();
+        _keysByRequest.Clear();
+    }
+
+    /// <summary>Compares request DER by content; looks up by span without allocating.</summary>
+    private sealed class RequestBytesComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public static readonly RequestBytesComparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] bytes) => GetHashCode(bytes.AsSpan());
+
+        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<byte> alternate)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(alternate);
+            return hash.ToHashCode();
+        }
+
+        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
     }
 }
