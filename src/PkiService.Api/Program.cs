@@ -26,6 +26,7 @@ app.MapOcspEndpoints();
 app.MapExpiryEndpoints();
 app.MapApiKeyEndpoints();
 app.MapAuditEndpoints();
+app.MapBenchmarkEndpoints(app.Configuration);
 app.MapRenewalEndpoints();
 
 await app.InitializePkiAsync();

@@ -1,13 +1,28 @@
+using System.Globalization;
 using PkiService.Benchmarks;
 
-// Usage: dotnet run -c Release --project tests/PkiService.Benchmarks -- expiry-scan [certificates]
+// Commands (all print "RESULT name=value" lines that ops/bench/run.sh reads):
+//   expiry-scan [certificates]                       one expiry scan over N seeded certificates
+//   sign-speed [seconds]                             raw .NET ECDSA P-256 signing, 1 thread and all cores
+//   issue-speed [seconds]                            certificates per second from CSRs in process (no HTTP, no DB)
+//   enroll-load <url> <data-dir> [clients] [seconds] enrollment end to end against a running service
 var command = args.FirstOrDefault() ?? "expiry-scan";
+int Int(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 switch (command)
 {
     case "expiry-scan":
-        await ExpiryScanBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
+        await ExpiryScanBenchmark.RunAsync(Int(1, 100_000));
+        return 0;
+    case "sign-speed":
+        SpeedBenchmarks.SignSpeed(TimeSpan.FromSeconds(Int(1, 3)));
+        return 0;
+    case "issue-speed":
+        SpeedBenchmarks.IssueSpeed(TimeSpan.FromSeconds(Int(1, 3)));
+        return 0;
+    case "enroll-load" when args.Length >= 3:
+        await EnrollmentLoad.RunAsync(new Uri(args[1]), args[2], Int(3, 32), TimeSpan.FromSeconds(Int(4, 30)));
         return 0;
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: expiry-scan [certificates]");
+        Console.Error.WriteLine("usage: expiry-scan [n] | sign-speed [s] | issue-speed [s] | enroll-load <url> <data-dir> [clients] [seconds]");
         return 2;
 }

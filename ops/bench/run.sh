@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# PkiService load test. Starts the service in Release on loopback, seeds it, drives it with wrk and ab, measures
+# in the same run the ceilings it is compared with (a static-bytes endpoint in the same process, OpenSSL's OCSP
+# responder, raw .NET P-256 signing, in-process issuance), and prints one table: target, figure, PASS/FAIL.
+# It stops everything it started.
+#
+#   ops/bench/run.sh          full run (about 3 minutes; needs wrk, ab, openssl, curl, jq)
+#   ops/bench/run.sh smoke    a few seconds per step, no targets judged (CI runs this)
+set -euo pipefail
+mode="${1:-full}"
+cd "$(dirname "$0")/../.."
+root="$PWD"
+
+if [ "$mode" = smoke ]; then
+  wrk_time=2s; enroll_seconds=3; enroll_clients=8; ab_requests=500; speed_seconds=1
+else
+  wrk_time=10s; enroll_seconds=30; enroll_clients=32; ab_requests=5000; speed_seconds=3
+fi
+
+for tool in wrk ab openssl curl jq dotnet; do
+  command -v "$tool" >/dev/null || { echo "missing tool: $tool (apt-get install wrk apache2-utils openssl curl jq)"; exit 2; }
+done
+
+work="$(mktemp -d /tmp/pki-bench.XXXXXX)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+ms_now() { date +%s%3N; }
+
+echo "== building (Release)"
+dotnet build -c Release -v q -nologo tests/PkiService.Benchmarks >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }  # builds the service too
+api_dll="$root/src/PkiService.Api/bin/Release/net10.0/PkiService.Api.dll"
+bench_dll="$root/tests/PkiService.Benchmarks/bin/Release/net10.0/PkiService.Benchmarks.dll"
+
+port=$(free_port); base="http://127.0.0.1:$port"; key="pki_ak_bench_$(openssl rand -hex 16)"
+echo "== starting PkiService on $base"
+dotnet "$api_dll" --urls "$base" --Pki:DataDirectory="$work/data" --Pki:PublicBaseUrl="$base" --Pki:KeyPassphrase=bench \
+  --Admin:BootstrapApiKey="$key" --Pki:MtlsUrl= --Benchmark:StaticEndpoint=true \
+  --RateLimits:PublicPerSecond=100000000 --RateLimits:EnrollmentPerMinute=100000000 \
+  --Logging:LogLevel:Default=Warning >"$work/service.log" 2>&1 &
+service_pid=$!; pids+=("$service_pid")
+for _ in $(seq 1 120); do curl -fs "$base/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+curl -fs "$base/health/ready" >/dev/null || { cat "$work/service.log"; exit 1; }
+sleep 2
+idle_rss_mb=$(awk '/VmRSS/ {printf "%d", $2/1024}' "/proc/$service_pid/status")
+
+echo "== enrolling the certificate the OCSP load asks about"
+token=$(curl -fs -X POST "$base/api/v1/enrollment-tokens" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d '{"commonName":"bench-ocsp"}' | jq -r .token)
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/client.key" -subj /CN=bench-ocsp -out "$work/client.csr" 2>/dev/null
+jq -n --rawfile csr "$work/client.csr" '{csr: $csr}' | curl -fs -X POST "$base/api/v1/enroll" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d @- >"$work/enrolled.json"
+jq -r .certificate "$work/enrolled.json" >"$work/client.pem"
+serial=$(jq -r .serialNumber "$work/enrolled.json")
+curl -fs "$base/pki/ca.pem" >"$work/ca.pem"; curl -fs "$base/pki/chain.pem" >"$work/chain.pem"
+openssl ocsp -issuer "$work/ca.pem" -cert "$work/client.pem" -no_nonce -reqout "$work/req.der" >/dev/null 2>&1
+openssl ocsp -issuer "$work/ca.pem" -cert "$work/client.pem" -reqout "$work/req_nonce.der" >/dev/null 2>&1
+get_path="/ocsp/$(base64 -w0 "$work/req.der" | jq -sRr @uri)"
+
+cat >"$work/post.lua" <<LUA
+local f = io.open("$work/req.der", "rb"); wrk.body = f:read("*all"); f:close()
+wrk.method = "POST"; wrk.headers["Content-Type"] = "application/ocsp-request"
+LUA
+cat >"$work/nonce.lua" <<LUA
+-- openssl puts the 16-byte nonce last in the request: replace it per request, so every answer is signed afresh.
+local f = io.open("$work/req_nonce.der", "rb"); local body = f:read("*all"); f:close()
+local prefix = body:sub(1, #body - 16)
+wrk.method = "POST"; wrk.headers["Content-Type"] = "application/ocsp-request"
+math.randomseed(os.time())
+request = function()
+  local t = {}
+  for i = 1, 16 do t[i] = string.char(math.random(0, 255)) end
+  return wrk.format(nil, "/ocsp", nil, prefix .. table.concat(t))
+end
+LUA
+
+# wrk: prints "rps p99ms"
+run_wrk() { # script path
+  local script="$1" path="$2" out
+  out=$(wrk -t2 -c32 -d"$wrk_time" --latency ${script:+-s "$script"} "$base$path" 2>&1)
+  echo "$out" >>"$work/wrk.log"
+  local rps p99
+  rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; printf "%.2f", v}')
+  local non2xx; non2xx=$(echo "$out" | awk '/Non-2xx/ {print $4}')
+  [ -z "$non2xx" ] || echo "   warning: $non2xx non-2xx answers on $path" >&2
+  echo "$rps ${p99:-0}"
+}
+
+echo "== wrk -t2 -c32 -d$wrk_time: static ceiling, cached OCSP (POST, GET), OCSP with nonce"
+read -r static_rps static_p99 < <(run_wrk "$work/post.lua" /bench/static)
+read -r post_rps post_p99 < <(run_wrk "$work/post.lua" /ocsp)
+read -r get_rps get_p99 < <(run_wrk "" "$get_path")
+read -r nonce_rps nonce_p99 < <(run_wrk "$work/nonce.lua" /ocsp)
+
+echo "== OpenSSL's OCSP responder vs ours, ab -n $ab_requests -c 2 (one connection per request)"
+mkdir -p "$work/ossl"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ossl/ca.key" -subj /CN=ossl-ca -days 30 -out "$work/ossl/ca.pem" 2>/dev/null
+printf 'V\t301231235959Z\t\t1234\tunknown\t/CN=x\n' >"$work/ossl/index.txt"
+openssl ocsp -issuer "$work/ossl/ca.pem" -serial 0x1234 -no_nonce -reqout "$work/ossl/req.der" >/dev/null 2>&1
+ossl_port=$(free_port)
+openssl ocsp -index "$work/ossl/index.txt" -port "$ossl_port" -rsigner "$work/ossl/ca.pem" -rkey "$work/ossl/ca.key" -CA "$work/ossl/ca.pem" -multi 2 -ignore_err >"$work/ossl/log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 50); do curl -s -o /dev/null --data-binary @"$work/ossl/req.der" -H 'Content-Type: application/ocsp-request' "http://127.0.0.1:$ossl_port/" && break; sleep 0.1; done
+ab_rps() { ab -q -n "$ab_requests" -c 2 -p "$1" -T application/ocsp-request "$2" 2>/dev/null | awk '/Requests per second/ {printf "%d", $4}'; }
+ossl_rps=$(ab_rps "$work/ossl/req.der" "http://127.0.0.1:$ossl_port/")
+ours_ab_rps=$(ab_rps "$work/req.der" "$base/ocsp")
+
+echo "== raw signing and in-process issuance"
+sign_all=$(dotnet "$bench_dll" sign-speed "$speed_seconds" | awk -F= '/sign_p256_all/ {print $2}')
+issue_1t=$(dotnet "$bench_dll" issue-speed "$speed_seconds" | awk -F= '/issue_inprocess_1t/ {print $2}')
+
+echo "== enrollment: $enroll_clients clients for $enroll_seconds s"
+dotnet "$bench_dll" enroll-load "$base" "$work/data" "$enroll_clients" "$enroll_seconds" >"$work/enroll.log"
+cat "$work/enroll.log" | grep -v RESULT || true
+enroll_rps=$(awk -F= '/enroll_per_s/ {print $2}' "$work/enroll.log")
+enroll_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/enroll.log")
+
+echo "== revocation to visibility"
+curl -fs -X POST "$base/api/v1/certificates/$serial/revoke" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d '{"reason":"keyCompromise"}' >/dev/null
+t0=$(ms_now); ocsp_ms=""; crl_ms=""
+for _ in $(seq 1 200); do
+  curl -fs --data-binary @"$work/req.der" -H 'Content-Type: application/ocsp-request' "$base/ocsp" -o "$work/resp.der"
+  if openssl ocsp -respin "$work/resp.der" -noverify -resp_text 2>/dev/null | grep -q 'Cert Status: revoked'; then ocsp_ms=$(( $(ms_now) - t0 )); break; fi
+done
+t0=$(ms_now)
+for _ in $(seq 1 200); do
+  if curl -fs "$base/pki/crl" | openssl crl -inform DER -noout -text 2>/dev/null | tr -d ' :' | grep -qi "SerialNumber$serial"; then crl_ms=$(( $(ms_now) - t0 )); break; fi
+  sleep 0.05
+done
+peak_rss_mb=$(awk '/VmHWM/ {printf "%d", $2/1024}' "/proc/$service_pid/status")
+
+scan_ms="-"
+if [ "$mode" != smoke ]; then
+  echo "== expiry scan over 1,000,000 certificates"
+  dotnet "$bench_dll" expiry-scan 1000000 | tee "$work/scan.log"
+  scan_ms=$(awk '/steady-state scan/ {gsub(/:/,""); for (i=1;i<=NF;i++) if ($i=="ms,") v=$(i-1)} END {print v}' "$work/scan.log")
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a/b; else print "n/a" }'; }
+judge() { # condition as awk expression over v
+  if [ "$mode" = smoke ]; then echo "-"; return; fi
+  awk -v v="$1" "BEGIN { exit !($2) }" && echo PASS || echo FAIL
+}
+post_ratio=$(ratio "$post_rps" "$static_rps"); get_ratio=$(ratio "$get_rps" "$static_rps")
+ab_ratio=$(ratio "$ours_ab_rps" "$ossl_rps"); nonce_ratio=$(ratio "$nonce_rps" "$sign_all"); enroll_ratio=$(ratio "$enroll_rps" "$issue_1t")
+
+echo
+echo "PkiService load test ($mode), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+printf '%-62s %-28s %s\n' "target" "figure" "result"
+printf '%-62s %-28s %s\n' "1. cached OCSP POST >= 75% of static ($static_rps/s)" "$post_rps/s = $post_ratio" "$(judge "$post_ratio" 'v >= 0.75')"
+printf '%-62s %-28s %s\n' "1. cached OCSP GET >= 75% of static" "$get_rps/s = $get_ratio" "$(judge "$get_ratio" 'v >= 0.75')"
+printf '%-62s %-28s %s\n' "1. cached OCSP p99 < 5 ms (POST, GET)" "$post_p99 ms, $get_p99 ms" "$(judge "$(awk -v a="$post_p99" -v b="$get_p99" 'BEGIN{print (a>b)?a:b}')" 'v < 5')"
+printf '%-62s %-28s %s\n' "1. >= 5x OpenSSL responder with ab ($ossl_rps/s)" "$ours_ab_rps/s = ${ab_ratio}x" "$(judge "$ab_ratio" 'v >= 5')"
+printf '%-62s %-28s %s\n' "2. OCSP with nonce >= 10,000/s" "$nonce_rps/s (p99 $nonce_p99 ms)" "$(judge "$nonce_rps" 'v >= 10000')"
+printf '%-62s %-28s %s\n' "2. nonce OCSP >= 40% of raw P-256 signing ($sign_all/s)" "$nonce_ratio" "$(judge "$nonce_ratio" 'v >= 0.40')"
+printf '%-62s %-28s %s\n' "3. enrollment >= 1,000/s, all committed" "$enroll_rps/s, committed=$enroll_committed" "$(judge "$enroll_rps" "v >= 1000 && $enroll_committed == 1")"
+printf '%-62s %-28s %s\n' "3. enrollment / in-process issue-only ($issue_1t/s, 1 thread)" "$enroll_ratio" "-"
+printf '%-62s %-28s %s\n' "4. revoke -> OCSP revoked < 100 ms (small database)" "${ocsp_ms:-never} ms" "$(judge "${ocsp_ms:-999999}" 'v < 100')"
+printf '%-62s %-28s %s\n' "4. revoke -> CRL lists serial < 1 s (small database)" "${crl_ms:-never} ms" "$(judge "${crl_ms:-999999}" 'v < 1000')"
+printf '%-62s %-28s %s\n' "6. expiry scan over 1,000,000 certificates < 1 s" "$scan_ms ms" "$( [ "$scan_ms" = - ] && echo - || judge "$scan_ms" 'v < 1000')"
+printf '%-62s %-28s %s\n' "7. idle working set < 150 MB" "$idle_rss_mb MB" "$(judge "$idle_rss_mb" 'v < 150')"
+printf '%-62s %-28s %s\n' "7. peak working set under load < 400 MB" "$peak_rss_mb MB" "$(judge "$peak_rss_mb" 'v < 400')"
+echo "(target 5, CRL with 1,000,000 entries, and target 4 at 1,000,000 certificates: dotnet $bench_dll crl-build / revocation-visibility)"

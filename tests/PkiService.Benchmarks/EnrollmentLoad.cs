@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using PkiService.Persistence;
+
+namespace PkiService.Benchmarks;
+
+/// <summary>
+/// Enrollment end to end against a running service: HTTP, token check, CSR verify, sign, commit to SQLite.
+/// Tokens are seeded straight into the service's database (their secrets hashed as the service stores them) so
+/// the measured window holds only enrollments; afterwards every 201 is checked against a committed row.
+/// </summary>
+public static class EnrollmentLoad
+{
+    public static async Task RunAsync(Uri baseAddress, string dataDirectory, int clients, TimeSpan duration)
+    {
+        var csrs = Enumerable.Range(0, 256).Select(_ => SpeedBenchmarks.Csr("bench-load")).ToArray();
+        var tokens = await SeedTokensAsync(dataDirectory, count: Math.Max(5_000, (int)(duration.TotalSeconds * 3_000)));
+
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+        {
+            BaseAddress = baseAddress,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        var next = -1;
+        long created = 0, refused = 0;
+        var latencies = new List<double>[clients];
+        var stop = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async client =>
+        {
+            latencies[client] = [];
+            while (stop.Elapsed < duration)
+            {
+                var index = Interlocked.Increment(ref next);
+                if (index >= tokens.Length)
+                {
+                    break;
+                }
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/enroll") { Content = JsonContent.Create(new { csr = csrs[index % csrs.Length] }) };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tokens[index]);
+                var started = Stopwatch.GetTimestamp();
+                using var response = await http.SendAsync(request);
+                latencies[client].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                if (response.StatusCode == HttpStatusCode.Created)
+                {
+                    Interlocked.Increment(ref created);
+                }
+                else
+                {
+                    Interlocked.Increment(ref refused);
+                }
+            }
+        }));
+        var elapsed = stop.Elapsed.TotalSeconds;
+
+        var committed = await CountCommittedAsync(dataDirectory);
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        var p99 = all.Length == 0 ? 0 : all[(int)(all.Length * 0.99)];
+        Console.WriteLine($"enrollments: {created} created, {refused} refused in {elapsed:F1} s with {clients} clients; committed rows for them: {committed}");
+        Console.WriteLine($"RESULT enroll_per_s={(long)(created / elapsed)}");
+        Console.WriteLine($"RESULT enroll_p99_ms={p99.ToString("F1", CultureInfo.InvariantCulture)}");
+        Console.WriteLine($"RESULT enroll_all_committed={(committed == created ? 1 : 0)}");
+    }
+
+    private static async Task<string[]> SeedTokensAsync(string dataDirectory, int count)
+    {
+        var secrets = new string[count];
+        await using var connection = new SqliteConnection(SqliteDatabase.ConnectionString(dataDirectory));
+        await connection.OpenAsync();
+        await using var transaction = connection.BeginTransaction();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO EnrollmentTokens (Id, SecretHash, CommonName, SubjectAltNames, Profile, CreatedAt, ExpiresAt)
+            VALUES ($id, $hash, 'bench-load', '[]', 'client', $now, $expires)
+            """;
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        var hash = command.Parameters.Add("$hash", SqliteType.Blob);
+        var now = DateTime.UtcNow;
+        command.Parameters.AddWithValue("$now", now.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$expires", now.AddHours(2).ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture));
+        var run = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        for (var i = 0; i < count; i++)
+        {
+            secrets[i] = $"pki_et_bench_{run}_{i}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}";
+            id.Value = $"bench-{run}-{i}";
+            hash.Value = SHA256.HashData(Encoding.UTF8.GetBytes(secrets[i]));
+            await command.ExecuteNonQueryAsync();
+        }
+        await transaction.CommitAsync();
+        return secrets;
+    }
+
+    private static async Task<long> CountCommittedAsync(string dataDirectory)
+    {
+        await using var connection = new SqliteConnection(SqliteDatabase.ConnectionString(dataDirectory));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM Certificates c JOIN EnrollmentTokens t ON t.Id = c.EnrollmentTokenId WHERE t.CommonName = 'bench-load' AND t.UsedAt IS NOT NULL";
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging.Abstractions;
+using PkiService.Core.Authorities;
+using PkiService.Core.Issuance;
+using PkiService.Core.Primitives;
+
+namespace PkiService.Benchmarks;
+
+/// <summary>Raw speeds the load test compares the service with, measured in the same run.</summary>
+public static class SpeedBenchmarks
+{
+    /// <summary>.NET ECDSA P-256 signatures per second over a 100-byte message, on 1 and on all cores.</summary>
+    public static void SignSpeed(TimeSpan duration)
+    {
+        var message = RandomNumberGenerator.GetBytes(100);
+        long Run(int threads)
+        {
+            long total = 0;
+            var stop = Stopwatch.StartNew();
+            Parallel.For(0, threads, _ =>
+            {
+                using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+                long count = 0;
+                while (stop.Elapsed < duration)
+                {
+                    key.SignData(message, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+                    count++;
+                }
+                Interlocked.Add(ref total, count);
+            });
+            return (long)(total / stop.Elapsed.TotalSeconds);
+        }
+        Console.WriteLine($"RESULT sign_p256_1t={Run(1)}");
+        Console.WriteLine($"RESULT sign_p256_all={Run(Environment.ProcessorCount)}");
+    }
+
+    /// <summary>Certificates per second from a P-256 CSR in process (parse, verify CSR, build, sign): no HTTP, no database.</summary>
+    public static void IssueSpeed(TimeSpan duration)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "pki-issue-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            using var hierarchy = CaHierarchy.LoadOrCreate(new FileCaKeyStore(directory), new CaHierarchyOptions { KeyEncryptionIterations = 1000 },
+                "bench", TimeProvider.System, NullLogger.Instance);
+            var authority = new IssuingAuthority(hierarchy.Issuing, PublicationPoints.ForIssuingCa("http://127.0.0.1:5080"), TimeProvider.System);
+            var csrs = Enumerable.Range(0, 64).Select(_ => Csr("bench")).ToArray();
+            var names = new NameAuthorization("bench", []);
+            long count = 0;
+            var stop = Stopwatch.StartNew();
+            while (stop.Elapsed < duration)
+            {
+                var request = CertificationRequest.FromPem(csrs[count % csrs.Length]);
+                authority.Issue(new IssuanceOrder(SerialNumber.NewRandom(), request, names, CertificateProfile.Client, null));
+                count++;
+            }
+            Console.WriteLine($"RESULT issue_inprocess_1t={(long)(count / stop.Elapsed.TotalSeconds)}");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>A P-256 CSR for <paramref name="commonName"/>, as a client makes it.</summary>
+    public static string Csr(string commonName)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256).CreateSigningRequestPem();
+    }
+}
