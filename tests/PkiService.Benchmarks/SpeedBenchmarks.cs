@@ -56,6 +56,14 @@ public static class SpeedBenchmarks
                 count++;
             }
             Console.WriteLine($"RESULT issue_inprocess_1t={(long)(count / stop.Elapsed.TotalSeconds)}");
+            long parsed = 0;
+            var parse = Stopwatch.StartNew();
+            while (parse.Elapsed < duration)
+            {
+                CertificationRequest.FromPem(csrs[parsed % csrs.Length]);
+                parsed++;
+            }
+            Console.WriteLine($"RESULT csr_verify_1t={(long)(parsed / parse.Elapsed.TotalSeconds)}");
         }
         finally
         {
