@@ -10,9 +10,11 @@ namespace PkiService.Api.Features.Ocsp;
 
 /// <summary>
 /// Certificate statuses from the database, keyed by (issuer, serial). The root has issued only the issuing CA,
-/// which this service does not revoke; any other serial under the root is unknown.
+/// which this service does not revoke; any other serial under the root is unknown. Good and revoked statuses are
+/// kept in <see cref="OcspResponseCache"/> (dropped when the certificate is revoked), so responses signed per request
+/// (nonces) do not query the database each time.
 /// </summary>
-public sealed class DatabaseCertificateStatusSource(IServiceScopeFactory scopes, CaHierarchy hierarchy) : ICertificateStatusSource
+public sealed class DatabaseCertificateStatusSource(IServiceScopeFactory scopes, CaHierarchy hierarchy, OcspResponseCache cache) : ICertificateStatusSource
 {
     private readonly SerialNumber _issuingCaSerial = SerialNumber.FromBouncyCastle(hierarchy.Issuing.Certificate.SerialNumber);
 
@@ -22,6 +24,18 @@ public sealed class DatabaseCertificateStatusSource(IServiceScopeFactory scopes,
         {
             return serialNumber == _issuingCaSerial ? RevocationStatus.Good : RevocationStatus.Unknown;
         }
+        if (cache.TryGetStatus(issuerFingerprint, serialNumber, out var known))
+        {
+            return known; // invalidated the moment the certificate is revoked
+        }
+        var generation = cache.Generation;
+        var status = await ReadAsync(issuerFingerprint, serialNumber, cancellationToken);
+        cache.AddStatus(issuerFingerprint, serialNumber, status, generation);
+        return status;
+    }
+
+    private async Task<RevocationStatus> ReadAsync(string issuerFingerprint, SerialNumber serialNumber, CancellationToken cancellationToken)
+    {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
         var row = await db.Certificates.AsNoTracking()

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using PkiService.Core.Ocsp;
 using PkiService.Core.Primitives;
+using PkiService.Core.Revocation;
 
 namespace PkiService.Api.Features.Ocsp;
 
@@ -21,7 +22,33 @@ public sealed class OcspResponseCache(IOptions<OcspOptions> options)
     // same bytes for the same certificate) is answered without parsing it. The key still goes through the main
     // cache, so invalidation there covers this path too.
     private readonly ConcurrentDictionary<byte[], OcspCacheKey> _keysByRequest = new(RequestBytesComparer.Instance);
+
+    // Known statuses (good or revoked; never unknown, which may change when the serial is issued), so requests that
+    // must be signed afresh (nonces) do not each query the database.
+    private readonly ConcurrentDictionary<(string Issuer, SerialNumber Serial), RevocationStatus> _statuses = new();
     private long _generation;
+
+    /// <summary>A status seen before and not invalidated since.</summary>
+    public bool TryGetStatus(string issuerFingerprint, SerialNumber serial, out RevocationStatus status) =>
+        _statuses.TryGetValue((issuerFingerprint, serial), out status);
+
+    /// <summary>Keeps a good or revoked status unless the cache was invalidated since <paramref name="generation"/> was read.</summary>
+    public void AddStatus(string issuerFingerprint, SerialNumber serial, RevocationStatus status, long generation)
+    {
+        if (status.State == RevocationState.Unknown)
+        {
+            return;
+        }
+        if (_statuses.Count >= options.Value.CacheCapacity)
+        {
+            _statuses.Clear();
+        }
+        _statuses[(issuerFingerprint, serial)] = status;
+        if (Volatile.Read(ref _generation) != generation)
+        {
+            _statuses.TryRemove((issuerFingerprint, serial), out _);
+        }
+    }
 
     /// <summary>A fresh reply for a request whose exact bytes were answered before.</summary>
     public bool TryGetByRequest(ReadOnlySpan<byte> requestDer, DateTimeOffset now, out Entry entry)
@@ -89,6 +116,7 @@ public sealed class OcspResponseCache(IOptions<OcspOptions> options)
     {
         Interlocked.Increment(ref _generation);
         _entries.TryRemove((issuerFingerprint, serial), out _);
+        _statuses.TryRemove((issuerFingerprint, serial), out _);
     }
 
     /// <summary>Drops everything, e.g. when a responder certificate is renewed.</summary>
@@ -97,6 +125,7 @@ public sealed class OcspResponseCache(IOptions<OcspOptions> options)
         Interlocked.Increment(ref _generation);
         _entries.Clear();
         _keysByRequest.Clear();
+        _statuses.Clear();
     }
 
     /// <summary>Compares request DER by content; looks up by span without allocating.</summary>
