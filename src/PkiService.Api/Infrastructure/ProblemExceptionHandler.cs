@@ -23,9 +23,14 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             ConflictException e => (StatusCodes.Status409Conflict, e.Message, null),
             AuthenticationFailedException e => (StatusCodes.Status401Unauthorized, e.Message, null),
             BadHttpRequestException e => (e.StatusCode, BadRequestTitle(e), null),
-            SqliteException => (StatusCodes.Status503ServiceUnavailable, "The database is not available; retry later", (string?)null),
+            _ when FindDatabaseFailure(exception) is not null =>
+                (StatusCodes.Status503ServiceUnavailable, "The database is not available; retry later", (string?)null),
             _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred", null),
         };
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = RetryAfterSeconds;
+        }
         if (status >= 500)
         {
             LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
@@ -51,6 +56,25 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             Exception = exception,
         });
     }
+
+    /// <summary>
+    /// The SQLite error behind <paramref name="exception"/>, if any. EF Core wraps it (<c>DbUpdateException</c> from
+    /// SaveChanges, <c>InvalidOperationException</c> from some query and transaction paths), so the whole chain is searched.
+    /// The database being read-only, full, locked or unreachable is the operator's to fix, not the caller's: 503, retry later.
+    /// </summary>
+    public static SqliteException? FindDatabaseFailure(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is SqliteException sqlite)
+            {
+                return sqlite;
+            }
+        }
+        return null;
+    }
+
+    private const string RetryAfterSeconds = "5";
 
     private static string BadRequestTitle(BadHttpRequestException exception) => exception.StatusCode switch
     {

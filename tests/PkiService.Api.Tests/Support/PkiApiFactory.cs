@@ -4,7 +4,9 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using PkiService.Persistence;
 
 namespace PkiService.Api.Tests.Support;
 
@@ -19,8 +21,14 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
 
     private readonly IReadOnlyDictionary<string, string?> _settings;
 
-    public PkiApiFactory(string? dataDirectory = null, TimeProvider? timeProvider = null, IReadOnlyDictionary<string, string?>? settings = null, bool mtlsListener = false)
+    public PkiApiFactory(
+        string? dataDirectory = null,
+        TimeProvider? timeProvider = null,
+        IReadOnlyDictionary<string, string?>? settings = null,
+        bool mtlsListener = false,
+        DatabaseFault? databaseFault = null)
     {
+        DatabaseFault = databaseFault;
         DataDirectory = dataDirectory ?? TempDirectory.Create();
         TimeProvider = timeProvider;
         _settings = settings ?? new Dictionary<string, string?>();
@@ -32,6 +40,9 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
     public string DataDirectory { get; }
 
     public TimeProvider? TimeProvider { get; }
+
+    /// <summary>The interceptor every database context of this host carries, when faults are to be injected.</summary>
+    public DatabaseFault? DatabaseFault { get; }
 
     /// <summary>The mTLS renewal listener's port, when it is enabled.</summary>
     public int? MtlsPort { get; }
@@ -55,6 +66,10 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
         if (TimeProvider is not null)
         {
             builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton(TimeProvider)));
+        }
+        if (DatabaseFault is { } fault)
+        {
+            builder.ConfigureServices(services => services.ConfigureDbContext<PkiDbContext>(options => options.AddInterceptors(fault)));
         }
     }
 

@@ -70,6 +70,16 @@ public sealed class PkiApiClient(HttpClient http, string adminApiKey) : IDisposa
         return record.GetProperty("status").GetString()!;
     }
 
+    /// <summary>GETs an admin API resource (such as <c>api/v1/audit/verify</c>) with the admin key; expects 200.</summary>
+    public async Task<System.Text.Json.JsonElement> GetAdminJsonAsync(string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminApiKey);
+        using var response = await http.SendAsync(request);
+        await EnsureStatusAsync(response, HttpStatusCode.OK);
+        return await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+    }
+
     /// <summary>GETs a public CA file such as <c>pki/root.pem</c>.</summary>
     public async Task<string> GetTextAsync(string path)
     {

@@ -43,10 +43,19 @@ public sealed class ServiceProcess : IAsyncLifetime
     public async Task RestartAsync()
     {
         var port = BaseAddress.Port;
+        Kill();
+        await StartAsync(port);
+    }
+
+    /// <summary>
+    /// Kills the service with SIGKILL (<see cref="System.Diagnostics.Process.Kill(bool)"/>): no shutdown hooks, no flush, open
+    /// transactions cut mid-way. A following <see cref="RestartAsync"/> starts it again on the same data directory.
+    /// </summary>
+    public void Kill()
+    {
         Api?.Dispose();
         _process?.Dispose();
         _process = null;
-        await StartAsync(port);
     }
 
     public Task DisposeAsync()

@@ -63,9 +63,14 @@ public sealed partial class CrlPublisher(
         }
     }
 
-    /// <summary>True when the published CRLs are due for re-issue (RFC 5280 5.1.2.5: before nextUpdate).</summary>
+    /// <summary>
+    /// True when the published CRLs are due for re-issue (RFC 5280 5.1.2.5: before nextUpdate), or when a build that was
+    /// asked for has not been published (it failed, e.g. the database was full after a revocation committed): the refresh
+    /// job then retries it instead of serving a CRL that misses a revocation until nextUpdate.
+    /// </summary>
     public bool IsDue(DateTimeOffset now) =>
-        _current is not { } current
+        Volatile.Read(ref _built) < Volatile.Read(ref _requested)
+        || _current is not { } current
         || now >= current.Issuing.NextUpdate - options.Value.RefreshBeforeDuration
         || now >= current.Root.NextUpdate - options.Value.RefreshBeforeDuration;
 
