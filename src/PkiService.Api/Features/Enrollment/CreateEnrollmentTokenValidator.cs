@@ -14,6 +14,7 @@ public sealed class CreateEnrollmentTokenValidator : AbstractValidator<CreateEnr
         RuleFor(c => c.Body.CommonName)
             .NotEmpty().WithMessage("commonName is required, for example \"client-1\".")
             .MaximumLength(64).WithMessage("commonName is at most 64 characters (RFC 5280 ub-common-name).")
+            .Must(cn => cn is null || !cn.Any(char.IsControl)).WithMessage("commonName may not contain control characters.")
             .OverridePropertyName("commonName");
         RuleFor(c => c.Body.Profile)
             .Must(p => p is null || CertificateProfile.All.ContainsKey(p))
