@@ -99,6 +99,7 @@ public static class ServiceRegistration
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<CaKeysHealthCheck>("ca-keys", tags: ["ready"]);
 
+        builder.AddPkiMetrics();
         services.AddPkiSwagger();
         builder.AddRequestProtection();
         return builder;
