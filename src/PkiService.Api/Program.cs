@@ -17,6 +17,7 @@ var app = builder.Build();
 app.UsePkiPipeline();
 
 app.MapHealthEndpoints();
+app.MapMetricsEndpoint();
 app.MapCaCertificateEndpoints();
 app.MapEnrollmentEndpoints();
 app.MapCertificateEndpoints();

@@ -97,8 +97,11 @@ public static class ServiceRegistration
 
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
-            .AddCheck<CaKeysHealthCheck>("ca-keys", tags: ["ready"]);
+            .AddCheck<CaKeysHealthCheck>("ca-keys", tags: ["ready"])
+            .AddCheck<CrlFreshnessHealthCheck>("crl", tags: ["ready"])
+            .AddCheck<OcspResponderHealthCheck>("ocsp-responder", tags: ["ready"]);
 
+        builder.AddPkiMetrics();
         services.AddPkiSwagger();
         builder.AddRequestProtection();
         return builder;
@@ -131,7 +134,8 @@ public static class ServiceRegistration
         health.MapGet("/ready", (HttpContext context, HealthCheckService checks, CancellationToken cancellationToken) =>
                 HealthReportAsync(context, checks, check => check.Tags.Contains("ready"), cancellationToken))
             .WithName("Ready")
-            .WithSummary("Readiness: the database answers and the issuing CA key can sign")
+            .WithSummary("Readiness: the database answers, the issuing CA key can sign, the CRLs are before nextUpdate and the OCSP responder certificates are valid")
+            .WithDescription("503 when not ready, with one line per failing check after the status: '<check>: <reason>'.")
             .Produces<string>(StatusCodes.Status200OK, "text/plain")
             .Produces<string>(StatusCodes.Status503ServiceUnavailable, "text/plain");
         return app;
@@ -143,6 +147,10 @@ public static class ServiceRegistration
         var report = await checks.CheckHealthAsync(predicate, cancellationToken);
         context.Response.Headers.CacheControl = "no-store, no-cache";
         var status = report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
-        return TypedResults.Text(report.Status.ToString(), "text/plain", statusCode: status);
+        // The status alone when healthy; otherwise one line per failing check, so the operator sees why.
+        var reasons = report.Entries
+            .Where(e => e.Value.Status != HealthStatus.Healthy)
+            .Select(e => $"\n{e.Key}: {e.Value.Description}");
+        return TypedResults.Text(report.Status + string.Concat(reasons), "text/plain", statusCode: status);
     }
 }

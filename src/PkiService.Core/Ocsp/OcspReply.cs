@@ -1,4 +1,5 @@
 using PkiService.Core.Primitives;
+using PkiService.Core.Revocation;
 
 namespace PkiService.Core.Ocsp;
 
@@ -34,9 +35,33 @@ public readonly record struct OcspCacheKey(string IssuerFingerprint, SerialNumbe
 /// Set when the reply may be cached and served to any request with the same key: successful, one certificate,
 /// no nonce, and status good or revoked (unknown is left out, since the serial may be issued later).
 /// </param>
+/// <param name="CertificateStates">
+/// What the single responses say (RFC 6960 2.2), in request order; empty unless successful. For metrics and logs: the
+/// DER is what the client gets.
+/// </param>
 public sealed record OcspReply(
     OcspReplyStatus Status,
     byte[] Der,
     DateTimeOffset? ThisUpdate,
     DateTimeOffset? NextUpdate,
-    OcspCacheKey? CacheKey);
+    OcspCacheKey? CacheKey,
+    IReadOnlyList<RevocationState>? CertificateStates = null)
+{
+    /// <summary>
+    /// One word for the reply: the single responses' status when they all agree (<c>good</c>, <c>revoked</c>,
+    /// <c>unknown</c>), <c>mixed</c> when they differ, else the refusal (<c>malformed</c>, <c>unauthorized</c>,
+    /// <c>internal_error</c>, <c>try_later</c>, <c>sig_required</c>).
+    /// </summary>
+    public string Summary => Status switch
+    {
+        OcspReplyStatus.Successful when CertificateStates is { Count: > 0 } states =>
+            states.All(s => s == states[0]) ? states[0].ToString().ToLowerInvariant() : "mixed",
+        OcspReplyStatus.Successful => "successful",
+        OcspReplyStatus.MalformedRequest => "malformed",
+        OcspReplyStatus.InternalError => "internal_error",
+        OcspReplyStatus.TryLater => "try_later",
+        OcspReplyStatus.SigRequired => "sig_required",
+        OcspReplyStatus.Unauthorized => "unauthorized",
+        _ => "other",
+    };
+}

@@ -295,7 +295,7 @@ public sealed partial class OcspResponder
         // RFC 6960 4.2.2.2: the delegated responder certificate travels in the response so clients can check it.
         var basic = generator.Generate(responder.SignatureFactory, [responder.Certificate], now.UtcDateTime);
         var response = new OCSPRespGenerator().Generate(OcspRespStatus.Successful, basic);
-        return new OcspReply(OcspReplyStatus.Successful, response.GetEncoded(), now, nextUpdate, cacheKey);
+        return new OcspReply(OcspReplyStatus.Successful, response.GetEncoded(), now, nextUpdate, cacheKey, answers.Select(a => a.Status.State).ToList());
     }
 
     private static BcCertificateStatus? ToBouncyCastle(RevocationStatus status) => status.State switch

@@ -11,6 +11,9 @@ public sealed class ServiceProcess : IAsyncLifetime
 {
     public const string AdminApiKey = "pki_ak_interop-tests-admin-key";
 
+    /// <summary>The <c>Pki:KeyPassphrase</c> the CA keys are encrypted with.</summary>
+    public const string KeyPassphrase = "interop-tests-passphrase";
+
     /// <summary>Overrides where the service assembly is (otherwise the path recorded at build time is used).</summary>
     public const string AssemblyPathVariable = "PKISERVICE_API_DLL";
 
@@ -18,7 +21,14 @@ public sealed class ServiceProcess : IAsyncLifetime
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
 
     private readonly TempDirectory _dataDirectory = new("pki-interop-data-");
+    private readonly System.Text.StringBuilder _earlierOutput = new();
     private BackgroundProcess? _process;
+
+    /// <summary>
+    /// Extra configuration, passed as <c>--Key=Value</c> after the defaults (so it can override them), at every start
+    /// and restart. Set it when the instance is created: <c>new ServiceProcess { Settings = ... }</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -30,8 +40,20 @@ public sealed class ServiceProcess : IAsyncLifetime
 
     public PkiApiClient Api { get; private set; } = null!;
 
-    /// <summary>What the service printed so far, for assertion messages.</summary>
+    /// <summary>What the service printed so far, for assertion messages (with the command line, which holds secrets).</summary>
     public string Log => _process?.Describe() ?? "(not started)";
+
+    /// <summary>Everything the service processes printed on stdout and stderr, across restarts, without the command line.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_earlierOutput)
+            {
+                return _earlierOutput + (_process?.Output ?? string.Empty);
+            }
+        }
+    }
 
     public Task InitializeAsync() => StartAsync(preferredPort: null);
 
@@ -54,14 +76,13 @@ public sealed class ServiceProcess : IAsyncLifetime
     public void Kill()
     {
         Api?.Dispose();
-        _process?.Dispose();
-        _process = null;
+        StopProcess();
     }
 
     public Task DisposeAsync()
     {
         Api?.Dispose();
-        _process?.Dispose();
+        StopProcess();
         _dataDirectory.Dispose();
         return Task.CompletedTask;
     }
@@ -81,9 +102,10 @@ public sealed class ServiceProcess : IAsyncLifetime
                     "--urls", PublicBaseUrl,
                     $"--Pki:DataDirectory={_dataDirectory.Path}",
                     $"--Pki:PublicBaseUrl={PublicBaseUrl}",
-                    "--Pki:KeyPassphrase=interop-tests-passphrase",
+                    $"--Pki:KeyPassphrase={KeyPassphrase}",
                     $"--Admin:BootstrapApiKey={AdminApiKey}",
                     $"--Pki:MtlsUrl={MtlsAddress.ToString().TrimEnd('/')}",
+                    .. Settings.Select(setting => $"--{setting.Key}={setting.Value}"),
                 ],
                 workingDirectory: Path.GetDirectoryName(assembly),
                 environment: new Dictionary<string, string?>
@@ -96,7 +118,7 @@ public sealed class ServiceProcess : IAsyncLifetime
                 break;
             }
             var failure = _process.Describe();
-            _process.Dispose();
+            StopProcess();
             // Another process may have taken the port between probing and binding: try a new one.
             if (attempt == StartAttempts || !failure.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
             {
@@ -104,6 +126,21 @@ public sealed class ServiceProcess : IAsyncLifetime
             }
         }
         Api = new PkiApiClient(new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) }, AdminApiKey);
+    }
+
+    /// <summary>Kills the current process and keeps what it printed for <see cref="Output"/>.</summary>
+    private void StopProcess()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+        _process.Dispose();
+        lock (_earlierOutput)
+        {
+            _earlierOutput.Append(_process.Output);
+            _process = null;
+        }
     }
 
     private async Task<bool> WaitUntilReadyAsync()

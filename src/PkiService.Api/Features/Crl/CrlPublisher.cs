@@ -1,6 +1,7 @@
 using System.Numerics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using PkiService.Api.Infrastructure;
 using PkiService.Core.Authorities;
 using PkiService.Core.Primitives;
 using PkiService.Core.Revocation;
@@ -18,6 +19,7 @@ public sealed partial class CrlPublisher(
     CaHierarchy hierarchy,
     IOptions<CrlOptions> options,
     TimeProvider time,
+    PkiMetrics metrics,
     ILogger<CrlPublisher> logger)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -27,6 +29,9 @@ public sealed partial class CrlPublisher(
 
     /// <summary>The issuing CA's and the root's current CRLs, and the PEM bundle of both.</summary>
     public sealed record CrlSet(PublishedCrl Issuing, PublishedCrl Root, string BundlePem);
+
+    /// <summary>The CRLs now served, or null before the first build (never builds).</summary>
+    public CrlSet? Published => _current;
 
     /// <summary>The CRLs now served. Builds them if nothing has been published yet.</summary>
     public async ValueTask<CrlSet> GetCurrentAsync(CancellationToken cancellationToken)
@@ -103,7 +108,9 @@ public sealed partial class CrlPublisher(
         var root = new CrlBuilder(hierarchy.Root).Build(rootNumber, thisUpdate, nextUpdate, []);
 
         _current = new CrlSet(new PublishedCrl(issuing), new PublishedCrl(root), issuing.Pem + root.Pem);
-        LogPublished(logger, issuingNumber, issuing.EntryCount, rootNumber, nextUpdate, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        metrics.CrlBuilt(elapsed);
+        LogPublished(logger, issuingNumber, issuing.EntryCount, rootNumber, nextUpdate, elapsed.TotalMilliseconds);
     }
 
     /// <summary>RFC 5280 5.2.3: the CRL number strictly increases; it is committed before the CRL that carries it is published.</summary>

@@ -37,28 +37,35 @@ public sealed partial class EnrollCertificateHandler(
     CertificateIssuer issuer,
     CaHierarchy hierarchy,
     TimeProvider time,
+    PkiMetrics metrics,
     ILogger<EnrollCertificateHandler> logger)
     : ICommandHandler<EnrollCertificate, EnrollmentResponse>
 {
     public async ValueTask<EnrollmentResponse> Handle(EnrollCertificate command, CancellationToken cancellationToken)
     {
-        string? tokenId = null;
+        EnrollmentTokenRecord? token = null;
         try
         {
-            return await EnrollAsync(command, id => tokenId = id, cancellationToken);
+            var response = await EnrollAsync(command, found => token = found, cancellationToken);
+            metrics.CertificateIssued(token?.Profile, "success");
+            return response;
         }
-        catch (Exception exception) when (exception is AuthenticationFailedException or CsrRejectedException)
+        catch (Exception exception)
         {
-            var actor = tokenId is null ? AuditTrail.Anonymous : AuditTrail.TokenActor(tokenId);
-            await audit.AppendAsync(new AuditEntry(actor, "certificate.issue", null, Success: false, exception.Message), CancellationToken.None);
+            metrics.CertificateIssued(token?.Profile, PkiMetrics.Outcome(exception));
+            if (exception is AuthenticationFailedException or CsrRejectedException)
+            {
+                var actor = token is null ? AuditTrail.Anonymous : AuditTrail.TokenActor(token.Id);
+                await audit.AppendAsync(new AuditEntry(actor, "certificate.issue", null, Success: false, exception.Message), CancellationToken.None);
+            }
             throw;
         }
     }
 
-    private async Task<EnrollmentResponse> EnrollAsync(EnrollCertificate command, Action<string> identified, CancellationToken cancellationToken)
+    private async Task<EnrollmentResponse> EnrollAsync(EnrollCertificate command, Action<EnrollmentTokenRecord> identified, CancellationToken cancellationToken)
     {
         var token = await FindUsableTokenAsync(command.Token, cancellationToken);
-        identified(token.Id);
+        identified(token);
         if (!CertificateProfile.TryGet(token.Profile, out var profile))
         {
             throw new InvalidOperationException($"Token {token.Id} names unknown profile '{token.Profile}'.");

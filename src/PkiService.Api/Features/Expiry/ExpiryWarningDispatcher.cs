@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using PkiService.Api.Infrastructure;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
 
@@ -15,6 +16,7 @@ public sealed partial class ExpiryWarningDispatcher(
     IEnumerable<IExpiryWarningChannel> channels,
     IOptions<ExpiryOptions> options,
     TimeProvider time,
+    PkiMetrics metrics,
     ILogger<ExpiryWarningDispatcher> logger)
 {
     private const int BatchSize = 100;
@@ -53,6 +55,7 @@ public sealed partial class ExpiryWarningDispatcher(
                 // Revoked or superseded since the warning was recorded: nothing left to renew.
                 await db.ExpiryNotifications.Where(n => n.Id == row.Id)
                     .ExecuteUpdateAsync(s => s.SetProperty(n => n.Status, NotificationStatus.Passed), CancellationToken.None);
+                metrics.ExpiryWarning(row.Channel, "passed");
                 continue;
             }
             var warning = new ExpiryWarning(row.DeliveryId, certificate.SerialNumber, certificate.Subject, certificate.SubjectAltNames,
@@ -64,6 +67,7 @@ public sealed partial class ExpiryWarningDispatcher(
                 await db.ExpiryNotifications.Where(n => n.Id == row.Id)
                     .ExecuteUpdateAsync(s => s.SetProperty(n => n.Status, NotificationStatus.Sent).SetProperty(n => n.SentAt, sentAt).SetProperty(n => n.LastError, (string?)null), CancellationToken.None);
                 sent++;
+                metrics.ExpiryWarning(row.Channel, "sent");
                 LogSent(logger, row.Channel, certificate.SerialNumber, row.Threshold, row.DeliveryId, attempts);
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
@@ -77,6 +81,7 @@ public sealed partial class ExpiryWarningDispatcher(
                         .SetProperty(n => n.Status, giveUp ? NotificationStatus.Failed : NotificationStatus.Pending)
                         .SetProperty(n => n.NextAttemptAt, retryAt)
                         .SetProperty(n => n.LastError, error), CancellationToken.None);
+                metrics.ExpiryWarning(row.Channel, giveUp ? "given_up" : "failed");
                 LogDeliveryFailed(logger, row.Channel, certificate.SerialNumber, row.Threshold, attempts, giveUp, error);
             }
         }

@@ -68,9 +68,7 @@ public static class OcspEndpoints
         var raw = http.Request.Path.Value ?? string.Empty;
         var encoded = raw.Length > "/ocsp/".Length ? raw["/ocsp/".Length..] : string.Empty;
         var der = DecodeGetRequest(encoded);
-        var answer = der is null
-            ? new OcspAnswer(OcspResponder.Rejection(OcspReplyStatus.MalformedRequest), null)
-            : await answerer.AnswerAsync(der, http.RequestAborted);
+        var answer = await answerer.AnswerAsync(der is null ? null : new ReadOnlyMemory<byte>(der), http.RequestAborted);
 
         var reply = answer.Reply;
         if (answer.ETag is { } etag && reply.ThisUpdate is { } thisUpdate && reply.NextUpdate is { } nextUpdate)

@@ -1,4 +1,5 @@
-using Microsoft.Extensions.Options;
+using System.Diagnostics;
+using PkiService.Api.Infrastructure;
 using PkiService.Core.Ocsp;
 
 namespace PkiService.Api.Features.Ocsp;
@@ -8,11 +9,23 @@ public sealed record OcspAnswer(OcspReply Reply, string? ETag);
 
 /// <summary>
 /// Answers one DER OCSP request: cache first for nonce-less single requests, otherwise look up and sign.
-/// Never throws for bad input: garbage gets an OCSP malformedRequest reply (RFC 6960 2.3).
+/// Never throws for bad input: garbage gets an OCSP malformedRequest reply (RFC 6960 2.3). Every answer is counted
+/// by its status and timed.
 /// </summary>
-public sealed class OcspRequestAnswerer(OcspResponderSet responders, OcspResponseCache cache, TimeProvider time)
+public sealed class OcspRequestAnswerer(OcspResponderSet responders, OcspResponseCache cache, PkiMetrics metrics, TimeProvider time)
 {
-    public async ValueTask<OcspAnswer> AnswerAsync(ReadOnlyMemory<byte> requestDer, CancellationToken cancellationToken)
+    /// <summary>Answers <paramref name="requestDer"/>; null stands for a request that could not even be decoded (a bad GET URL).</summary>
+    public async ValueTask<OcspAnswer> AnswerAsync(ReadOnlyMemory<byte>? requestDer, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var answer = requestDer is { } der
+            ? await AnswerDecodedAsync(der, cancellationToken)
+            : new OcspAnswer(OcspResponder.Rejection(OcspReplyStatus.MalformedRequest), null);
+        metrics.OcspAnswered(answer.Reply, Stopwatch.GetElapsedTime(started));
+        return answer;
+    }
+
+    private async ValueTask<OcspAnswer> AnswerDecodedAsync(ReadOnlyMemory<byte> requestDer, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (cache.TryGetByRequest(requestDer.Span, now, out var seen))

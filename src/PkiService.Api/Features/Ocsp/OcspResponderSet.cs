@@ -48,6 +48,9 @@ public sealed class OcspResponderSet : IDisposable
     /// <summary>The issuing CA's delegated responder certificate.</summary>
     public OcspResponderCertificate IssuingResponder => _state.Issuing;
 
+    /// <summary>The root's delegated responder certificate.</summary>
+    public OcspResponderCertificate RootResponder => _state.Root;
+
     /// <summary>Replaces any responder certificate that needs renewal; returns true when one was replaced.</summary>
     public bool RenewIfDue()
     {

@@ -34,23 +34,31 @@ public sealed partial class RenewCertificateHandler(
     CertificateIssuer issuer,
     CaHierarchy hierarchy,
     TimeProvider time,
+    PkiMetrics metrics,
     ILogger<RenewCertificateHandler> logger)
     : ICommandHandler<RenewCertificate, EnrollmentResponse>
 {
     public async ValueTask<EnrollmentResponse> Handle(RenewCertificate command, CancellationToken cancellationToken)
     {
+        string? profile = null;
         try
         {
-            return await RenewAsync(command, cancellationToken);
+            var response = await RenewAsync(command, found => profile = found, cancellationToken);
+            metrics.CertificateRenewed(profile, "success");
+            return response;
         }
-        catch (Exception exception) when (exception is AuthenticationFailedException or CsrRejectedException)
+        catch (Exception exception)
         {
-            await audit.AppendAsync(new AuditEntry(AuditTrail.Anonymous, "certificate.renew", null, Success: false, exception.Message), CancellationToken.None);
+            metrics.CertificateRenewed(profile, PkiMetrics.Outcome(exception));
+            if (exception is AuthenticationFailedException or CsrRejectedException)
+            {
+                await audit.AppendAsync(new AuditEntry(AuditTrail.Anonymous, "certificate.renew", null, Success: false, exception.Message), CancellationToken.None);
+            }
             throw;
         }
     }
 
-    private async Task<EnrollmentResponse> RenewAsync(RenewCertificate command, CancellationToken cancellationToken)
+    private async Task<EnrollmentResponse> RenewAsync(RenewCertificate command, Action<string> profileFound, CancellationToken cancellationToken)
     {
         var serial = VerifyChain(command.ClientCertificate);
         var record = await db.Certificates.AsNoTracking()
@@ -59,6 +67,7 @@ public sealed partial class RenewCertificateHandler(
         {
             throw Refuse(serial, "no record", "The client certificate is not one this service issued.");
         }
+        profileFound(record.Profile);
         switch (record.Status)
         {
             case CertificateStatus.Revoked:

@@ -4,6 +4,7 @@ using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.Certificates;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Ocsp;
+using PkiService.Api.Infrastructure;
 using PkiService.Core.Errors;
 using PkiService.Core.Primitives;
 using PkiService.Core.Revocation;
@@ -30,10 +31,27 @@ public sealed partial class RevokeCertificateHandler(
     CrlPublisher crlPublisher,
     OcspResponseCache ocspCache,
     TimeProvider time,
+    PkiMetrics metrics,
     ILogger<RevokeCertificateHandler> logger)
     : ICommandHandler<RevokeCertificate, CertificateView>
 {
     public async ValueTask<CertificateView> Handle(RevokeCertificate command, CancellationToken cancellationToken)
+    {
+        string? profile = null;
+        try
+        {
+            var view = await RevokeAsync(command, found => profile = found, cancellationToken);
+            metrics.CertificateRevoked(profile, "success");
+            return view;
+        }
+        catch (Exception exception)
+        {
+            metrics.CertificateRevoked(profile, PkiMetrics.Outcome(exception));
+            throw;
+        }
+    }
+
+    private async Task<CertificateView> RevokeAsync(RevokeCertificate command, Action<string> profileFound, CancellationToken cancellationToken)
     {
         var serial = SerialNumber.Parse(command.Serial);
         var reason = RevocationReasons.Parse(command.Reason ?? "unspecified");
@@ -53,6 +71,7 @@ public sealed partial class RevokeCertificateHandler(
 
         var record = await db.Certificates.AsNoTracking().FirstOrDefaultAsync(c => c.SerialNumber == serial.Hex, cancellationToken)
             ?? throw new NotFoundException($"No certificate with serial number {serial.Hex} was issued by this service.");
+        profileFound(record.Profile);
         if (changed == 0)
         {
             throw new ConflictException($"Certificate {serial.Hex} was already revoked at {record.RevokedAt:O} ({record.RevocationReason}).");

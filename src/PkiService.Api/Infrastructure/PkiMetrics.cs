@@ -1,0 +1,171 @@
+using System.Diagnostics.Metrics;
+using Microsoft.EntityFrameworkCore;
+using PkiService.Api.Features.Crl;
+using PkiService.Api.Features.Ocsp;
+using PkiService.Core.Authorities;
+using PkiService.Core.Errors;
+using PkiService.Core.Ocsp;
+using PkiService.Persistence;
+using PkiService.Persistence.Entities;
+
+namespace PkiService.Api.Infrastructure;
+
+/// <summary>
+/// Every instrument of the <c>PkiService</c> meter, in one place. Features count through the methods below; the
+/// gauges read the state the features own when a scraper asks (exported at <c>/metrics</c>, where the dots become
+/// underscores, counters end in <c>_total</c> and durations in <c>_seconds</c>).
+/// </summary>
+public sealed partial class PkiMetrics
+{
+    public const string MeterName = "PkiService";
+
+    /// <summary>How long the count of soon-expiring certificates is reused, so frequent scrapes do not each query the database.</summary>
+    public static readonly TimeSpan ExpiringSoonCacheDuration = TimeSpan.FromSeconds(30);
+
+    /// <summary>The window of the expiring-soon gauge.</summary>
+    public static readonly TimeSpan ExpiringSoonWindow = TimeSpan.FromDays(7);
+
+    private readonly IServiceProvider _services;
+    private readonly TimeProvider _time;
+    private readonly ILogger<PkiMetrics> _logger;
+    private readonly Counter<long> _issued;
+    private readonly Counter<long> _renewed;
+    private readonly Counter<long> _revoked;
+    private readonly Counter<long> _ocspRequests;
+    private readonly Histogram<double> _ocspDuration;
+    private readonly Histogram<double> _crlBuildDuration;
+    private readonly Counter<long> _expiryWarnings;
+    private readonly Lock _expiringLock = new();
+    private (long Count, DateTimeOffset At)? _expiring;
+
+    // services is the root provider: the gauges resolve the CA hierarchy, the OCSP responders and the CRL publisher
+    // only when observed, so that creating the meter does not load keys.
+    public PkiMetrics(IMeterFactory meterFactory, IServiceProvider services, TimeProvider time, ILogger<PkiMetrics> logger)
+    {
+        _services = services;
+        _time = time;
+        _logger = logger;
+        var meter = meterFactory.Create(MeterName);
+
+        _issued = meter.CreateCounter<long>("pki.certificates.issued", description: "Enrollment attempts by profile and outcome (success, unauthorized, rejected, error)");
+        _renewed = meter.CreateCounter<long>("pki.certificates.renewed", description: "Renewal attempts over mTLS by profile and outcome (success, unauthorized, rejected, error)");
+        _revoked = meter.CreateCounter<long>("pki.certificates.revoked", description: "Revocation requests by profile and outcome (success, not_found, conflict, invalid, error)");
+        _ocspRequests = meter.CreateCounter<long>("pki.ocsp.requests", description: "OCSP requests by answer: good, revoked, unknown, mixed, malformed, unauthorized, internal_error");
+        _ocspDuration = meter.CreateHistogram<double>("pki.ocsp.request.duration", unit: "s", description: "Time to answer an OCSP request (parse, cache or look up, sign)");
+        _crlBuildDuration = meter.CreateHistogram<double>("pki.crl.build.duration", unit: "s", description: "Time to build, number and sign both CRLs");
+        _expiryWarnings = meter.CreateCounter<long>("pki.expiry.warnings", description: "Expiry warning delivery attempts by channel and outcome (sent, failed, given_up, passed)");
+
+        meter.CreateObservableGauge("pki.crl.size", ObserveCrlSize, unit: "By", description: "DER size of the published CRL, by CA");
+        meter.CreateObservableGauge("pki.crl.entries", ObserveCrlEntries, description: "Revoked certificates listed in the published CRL, by CA");
+        meter.CreateObservableGauge("pki.certificates.expiring_soon", ObserveExpiringSoon,
+            description: "Active certificates whose notAfter is within 7 days (counted at most every 30 s)");
+        meter.CreateObservableGauge("pki.ocsp.responder.days_left", ObserveResponderDaysLeft,
+            description: "Days until the delegated OCSP responder certificate expires, by CA (negative: expired)");
+        meter.CreateObservableGauge("pki.ca.days_left", ObserveCaDaysLeft, description: "Days until the CA certificate expires, by CA");
+    }
+
+    public void CertificateIssued(string? profile, string outcome) => _issued.Add(1, Tags(profile, outcome));
+
+    public void CertificateRenewed(string? profile, string outcome) => _renewed.Add(1, Tags(profile, outcome));
+
+    public void CertificateRevoked(string? profile, string outcome) => _revoked.Add(1, Tags(profile, outcome));
+
+    public void OcspAnswered(OcspReply reply, TimeSpan elapsed)
+    {
+        _ocspRequests.Add(1, new KeyValuePair<string, object?>("status", reply.Summary));
+        _ocspDuration.Record(elapsed.TotalSeconds);
+    }
+
+    public void CrlBuilt(TimeSpan elapsed) => _crlBuildDuration.Record(elapsed.TotalSeconds);
+
+    public void ExpiryWarning(string channel, string outcome) =>
+        _expiryWarnings.Add(1, new KeyValuePair<string, object?>("channel", channel), new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>The outcome label for a failed attempt, from the exception that ended it.</summary>
+    public static string Outcome(Exception exception) => exception switch
+    {
+        AuthenticationFailedException => "unauthorized",
+        CsrRejectedException or PolicyRefusedException => "rejected",
+        InvalidRequestException => "invalid",
+        NotFoundException => "not_found",
+        ConflictException => "conflict",
+        OperationCanceledException => "cancelled",
+        _ => "error",
+    };
+
+    private static KeyValuePair<string, object?>[] Tags(string? profile, string outcome) =>
+        [new("profile", profile ?? "none"), new("outcome", outcome)];
+
+    private IEnumerable<Measurement<long>> ObserveCrlSize() =>
+        Observe<long>(() => _services.GetRequiredService<CrlPublisher>().Published is { } set
+            ? [Measure(set.Issuing.Crl.Der.LongLength, CaHierarchy.IssuingName), Measure(set.Root.Crl.Der.LongLength, CaHierarchy.RootName)]
+            : []);
+
+    private IEnumerable<Measurement<long>> ObserveCrlEntries() =>
+        Observe<long>(() => _services.GetRequiredService<CrlPublisher>().Published is { } set
+            ? [Measure(set.Issuing.Crl.EntryCount, CaHierarchy.IssuingName), Measure(set.Root.Crl.EntryCount, CaHierarchy.RootName)]
+            : []);
+
+    private IEnumerable<Measurement<double>> ObserveResponderDaysLeft() =>
+        Observe<double>(() =>
+        {
+            var responders = _services.GetRequiredService<OcspResponderSet>();
+            var now = _time.GetUtcNow();
+            return [DaysLeft(responders.IssuingResponder.NotAfter, now, CaHierarchy.IssuingName), DaysLeft(responders.RootResponder.NotAfter, now, CaHierarchy.RootName)];
+        });
+
+    private IEnumerable<Measurement<double>> ObserveCaDaysLeft() =>
+        Observe<double>(() =>
+        {
+            var hierarchy = _services.GetRequiredService<CaHierarchy>();
+            var now = _time.GetUtcNow();
+            return
+            [
+                DaysLeft(new DateTimeOffset(hierarchy.Issuing.Certificate.NotAfter, TimeSpan.Zero), now, CaHierarchy.IssuingName),
+                DaysLeft(new DateTimeOffset(hierarchy.Root.Certificate.NotAfter, TimeSpan.Zero), now, CaHierarchy.RootName),
+            ];
+        });
+
+    /// <summary>A COUNT over the notAfter index, reused for <see cref="ExpiringSoonCacheDuration"/>.</summary>
+    private IEnumerable<Measurement<long>> ObserveExpiringSoon() =>
+        Observe<long>(() =>
+        {
+            var now = _time.GetUtcNow();
+            lock (_expiringLock)
+            {
+                if (_expiring is not { } cached || now - cached.At >= ExpiringSoonCacheDuration || now < cached.At)
+                {
+                    using var scope = _services.CreateScope();
+                    var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
+                    var from = now.UtcDateTime;
+                    var until = (now + ExpiringSoonWindow).UtcDateTime;
+                    var count = db.Certificates.AsNoTracking()
+                        .LongCount(c => c.Status == CertificateStatus.Active && c.NotAfter > from && c.NotAfter <= until);
+                    _expiring = cached = (count, now);
+                }
+                return [new Measurement<long>(cached.Count)];
+            }
+        });
+
+    private static Measurement<long> Measure(long value, string ca) => new(value, new KeyValuePair<string, object?>("ca", ca));
+
+    private static Measurement<double> DaysLeft(DateTimeOffset notAfter, DateTimeOffset now, string ca) =>
+        new(Math.Round((notAfter - now).TotalDays, 3), new KeyValuePair<string, object?>("ca", ca));
+
+    /// <summary>A gauge that cannot be read (database locked, host shutting down) reports nothing rather than failing the scrape.</summary>
+    private IEnumerable<Measurement<T>> Observe<T>(Func<Measurement<T>[]> read) where T : struct
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception exception)
+        {
+            LogGaugeFailed(_logger, exception);
+            return [];
+        }
+    }
+
+    [LoggerMessage(EventId = 9101, EventName = "MetricsGaugeFailed", Level = LogLevel.Warning, Message = "A metrics gauge could not be read; it is left out of this scrape")]
+    private static partial void LogGaugeFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using System.Net;
+
+namespace PkiService.Interop.Tests.Infrastructure;
+
+/// <summary>
+/// A real HTTP receiver on loopback that records every webhook call (body, headers, arrival time) and answers from a
+/// script. The same idea as the API tests' receiver; the service process posts to it over real TCP.
+/// </summary>
+public sealed class WebhookReceiver : IDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly ConcurrentQueue<int> _script = new();
+    private readonly CancellationTokenSource _stop = new();
+
+    public WebhookReceiver()
+    {
+        var port = Network.FreeLoopbackPort();
+        Url = $"http://127.0.0.1:{port}/hooks/pki/";
+        _listener.Prefixes.Add(Url);
+        _listener.Start();
+        _ = Task.Run(LoopAsync);
+    }
+
+    public string Url { get; }
+
+    public ConcurrentQueue<Call> Calls { get; } = new();
+
+    /// <summary>Status codes to answer with, in order; 200 once the script runs out.</summary>
+    public void Script(params int[] statuses)
+    {
+        foreach (var status in statuses)
+        {
+            _script.Enqueue(status);
+        }
+    }
+
+    public sealed record Call(byte[] Body, IReadOnlyDictionary<string, string> Headers, int AnsweredWith, DateTimeOffset ReceivedAt);
+
+    private async Task LoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (HttpListenerException)
+            {
+                return;
+            }
+            var receivedAt = DateTimeOffset.UtcNow;
+            using var body = new MemoryStream();
+            await context.Request.InputStream.CopyToAsync(body);
+            var status = _script.TryDequeue(out var scripted) ? scripted : 200;
+            var headers = context.Request.Headers.AllKeys.Where(k => k is not null).ToDictionary(k => k!, k => context.Request.Headers[k]!, StringComparer.OrdinalIgnoreCase);
+            Calls.Enqueue(new Call(body.ToArray(), headers, status, receivedAt));
+            context.Response.StatusCode = status;
+            context.Response.Close();
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Close();
+    }
+}
