@@ -1,11 +1,13 @@
 using System.Security.Cryptography;
 using Org.BouncyCastle.Asn1;
+using Org.BouncyCastle.Asn1.Pkcs;
 using Org.BouncyCastle.Asn1.Sec;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Asn1.X9;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Pkcs;
+using Org.BouncyCastle.Security;
 using PkiService.Core.Errors;
 using PkiService.Core.Primitives;
 
@@ -20,17 +22,18 @@ public sealed class CertificationRequest
 {
     private static readonly int[] AcceptedRsaSizes = [2048, 3072, 4096];
 
-    private CertificationRequest(AsymmetricKeyParameter publicKey, SubjectPublicKeyInfo publicKeyInfo, string? commonName, IReadOnlyList<SubjectAltName> subjectAltNames, string keyDescription)
+    private AsymmetricKeyParameter? _publicKey;
+
+    private CertificationRequest(SubjectPublicKeyInfo publicKeyInfo, string? commonName, IReadOnlyList<SubjectAltName> subjectAltNames, string keyDescription)
     {
-        PublicKey = publicKey;
         PublicKeyInfo = publicKeyInfo;
         CommonName = commonName;
         SubjectAltNames = subjectAltNames;
         KeyDescription = keyDescription;
     }
 
-    /// <summary>The subject's public key.</summary>
-    public AsymmetricKeyParameter PublicKey { get; }
+    /// <summary>The subject's public key as BouncyCastle parameters (decoded on first use: issuance needs only <see cref="PublicKeyInfo"/>).</summary>
+    public AsymmetricKeyParameter PublicKey => _publicKey ??= PublicKeyFactory.CreateKey(PublicKeyInfo);
 
     /// <summary>The subject's public key as it will be encoded in the certificate.</summary>
     public SubjectPublicKeyInfo PublicKeyInfo { get; }
@@ -45,7 +48,7 @@ public sealed class CertificationRequest
     public string KeyDescription { get; }
 
     /// <summary>True when the subject key is RSA.</summary>
-    public bool IsRsa => PublicKey is RsaKeyParameters;
+    public bool IsRsa => PkcsObjectIdentifiers.RsaEncryption.Equals(PublicKeyInfo.Algorithm.Algorithm);
 
     /// <summary>Parses, verifies and checks a PEM CSR; throws <see cref="CsrRejectedException"/> saying what is wrong.</summary>
     public static CertificationRequest FromPem(string pem)
@@ -75,18 +78,18 @@ public sealed class CertificationRequest
     public static CertificationRequest FromDer(byte[] der)
     {
         Pkcs10CertificationRequest request;
-        AsymmetricKeyParameter publicKey;
+        SubjectPublicKeyInfo publicKeyInfo;
         try
         {
             request = new Pkcs10CertificationRequest(der);
-            publicKey = request.GetPublicKey();
+            publicKeyInfo = request.GetCertificationRequestInfo().SubjectPublicKeyInfo;
         }
         catch (Exception exception) when (exception is not CsrRejectedException)
         {
             throw new CsrRejectedException("The CSR is not a valid PKCS#10 structure (RFC 2986); create it with 'openssl req -new'.");
         }
 
-        var keyDescription = CheckKey(publicKey, request.GetCertificationRequestInfo().SubjectPublicKeyInfo);
+        var keyDescription = CheckKey(publicKeyInfo);
 
         bool verified;
         try
@@ -109,7 +112,7 @@ public sealed class CertificationRequest
         {
             throw new CsrRejectedException("The CSR subject has more than one CN; request exactly one.");
         }
-        return new CertificationRequest(publicKey, info.SubjectPublicKeyInfo, commonNames.FirstOrDefault(), ReadSubjectAltNames(request), keyDescription);
+        return new CertificationRequest(info.SubjectPublicKeyInfo, commonNames.FirstOrDefault(), ReadSubjectAltNames(request), keyDescription);
     }
 
     /// <summary>
@@ -153,18 +156,28 @@ public sealed class CertificationRequest
         return rsa.VerifyData(signed, signature, rsaHash!.Value, RSASignaturePadding.Pkcs1);
     }
 
-    private static string CheckKey(AsymmetricKeyParameter key, SubjectPublicKeyInfo info)
+    /// <summary>Reads the key type and size from the SubjectPublicKeyInfo alone (RFC 5480, RFC 3279, RFC 8410).</summary>
+    private static string CheckKey(SubjectPublicKeyInfo info)
     {
-        switch (key)
+        var algorithm = info.Algorithm.Algorithm;
+        switch (algorithm.Id)
         {
-            case RsaKeyParameters rsa:
-                var bits = rsa.Modulus.BitLength;
+            case "1.2.840.113549.1.1.1": // rsaEncryption
+                int bits;
+                try
+                {
+                    bits = RsaPublicKeyStructure.GetInstance(info.ParsePublicKey()).Modulus.BitLength;
+                }
+                catch (Exception)
+                {
+                    throw new CsrRejectedException("The CSR's RSA public key is malformed.");
+                }
                 if (!AcceptedRsaSizes.Contains(bits))
                 {
                     throw new CsrRejectedException($"RSA-{bits} keys are not accepted; use RSA 2048, 3072 or 4096, ECDSA P-256 or P-384, or Ed25519.");
                 }
                 return $"RSA-{bits}";
-            case ECPublicKeyParameters:
+            case "1.2.840.10045.2.1": // id-ecPublicKey
                 var curve = info.Algorithm.Parameters is DerObjectIdentifier oid ? oid : null;
                 if (SecObjectIdentifiers.SecP256r1.Equals(curve))
                 {
@@ -180,7 +193,7 @@ public sealed class CertificationRequest
                         ? $"P-{nist[2..]} ({SecNamedCurves.GetName(curve)})"
                         : X962NamedCurves.GetName(curve) ?? SecNamedCurves.GetName(curve) ?? curve.Id;
                 throw new CsrRejectedException($"ECDSA keys on curve '{name}' are not accepted; use P-256 or P-384 (named curves).");
-            case Ed25519PublicKeyParameters:
+            case "1.3.101.112": // id-Ed25519
                 return "Ed25519";
             default:
                 throw new CsrRejectedException($"{info.Algorithm.Algorithm.Id} keys are not accepted; use RSA 2048/3072/4096, ECDSA P-256/P-384 or Ed25519.");

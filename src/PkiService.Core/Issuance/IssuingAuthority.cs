@@ -89,7 +89,9 @@ public sealed class IssuingAuthority
         }
         generator.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(keyUsage));
         generator.AddExtension(X509Extensions.ExtendedKeyUsage, false, new ExtendedKeyUsage(order.Profile.ExtendedKeyUsage));
-        generator.AddExtension(X509Extensions.SubjectKeyIdentifier, false, X509ExtensionUtilities.CreateSubjectKeyIdentifier(order.Request.PublicKey));
+        // RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value, taken straight from the CSR's SPKI.
+        generator.AddExtension(X509Extensions.SubjectKeyIdentifier, false,
+            new SubjectKeyIdentifier(SHA1.HashData(order.Request.PublicKeyInfo.PublicKey.GetBytes())));
         generator.AddExtension(X509Extensions.AuthorityKeyIdentifier, false, new AuthorityKeyIdentifier(_issuer.SubjectKeyIdentifier));
         if (sans.Count > 0)
         {
