@@ -15,6 +15,9 @@ switch (command)
     case "crl-build":
         await CrlBuildBenchmark.RunAsync(Count(1) is { } entries ? [entries] : [10_000, 100_000, 1_000_000]);
         return 0;
+    case "revocation-visibility":
+        await RevocationVisibilityBenchmark.RunAsync(Count(1) ?? 1_000_000);
+        return 0;
     case CrlBuildBenchmark.ChildCommand:
         CrlBuildBenchmark.RunOne(args[1], Count(2)!.Value);
         return 0;
