@@ -1,24 +1,36 @@
 using System.Globalization;
 using PkiService.Benchmarks;
 
-// Commands (all print "RESULT name=value" lines that ops/bench/run.sh reads):
-//   expiry-scan [certificates]                       one expiry scan over N seeded certificates
+// Commands (dotnet run -c Release --project tests/PkiService.Benchmarks -- <command> ...; "RESULT name=value" lines are
+// what ops/bench/run.sh reads):
+//   expiry-scan [certificates]                       one expiry scan over N seeded certificates (default 100,000)
+//   crl-build [entries]                              CRL build+sign, streaming writer vs BouncyCastle (default 10k, 100k and 1M)
+//   revocation-visibility [certificates]             revoke -> full and delta CRL list it, through CrlPublisher (default 1,000,000)
 //   sign-speed [seconds]                             raw .NET ECDSA P-256 signing, 1 thread and all cores
 //   issue-speed [seconds]                            certificates per second from CSRs in process (no HTTP, no DB)
 //   enroll-load <url> <data-dir> [clients] [seconds] enrollment end to end against a running service
 //   bdn [BenchmarkDotNet arguments]                  the in-process BenchmarkDotNet suite, e.g. bdn --filter '*Ocsp*'
 var command = args.FirstOrDefault() ?? "expiry-scan";
-int Int(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+int? Count(int index) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : null;
 switch (command)
 {
     case "expiry-scan":
-        await ExpiryScanBenchmark.RunAsync(Int(1, 100_000));
+        await ExpiryScanBenchmark.RunAsync(Count(1) ?? 100_000);
+        return 0;
+    case "crl-build":
+        await CrlBuildBenchmark.RunAsync(Count(1) is { } entries ? [entries] : [10_000, 100_000, 1_000_000]);
+        return 0;
+    case "revocation-visibility":
+        await RevocationVisibilityBenchmark.RunAsync(Count(1) ?? 1_000_000);
+        return 0;
+    case CrlBuildBenchmark.ChildCommand:
+        CrlBuildBenchmark.RunOne(args[1], Count(2)!.Value);
         return 0;
     case "sign-speed":
-        SpeedBenchmarks.SignSpeed(TimeSpan.FromSeconds(Int(1, 3)));
+        SpeedBenchmarks.SignSpeed(TimeSpan.FromSeconds(Count(1) ?? 3));
         return 0;
     case "issue-speed":
-        SpeedBenchmarks.IssueSpeed(TimeSpan.FromSeconds(Int(1, 3)));
+        SpeedBenchmarks.IssueSpeed(TimeSpan.FromSeconds(Count(1) ?? 3));
         return 0;
     case "bdn":
         // In-process toolchain: BenchmarkDotNet's generated projects would inherit this repository's central package
@@ -27,9 +39,9 @@ switch (command)
             .Run(args[1..].Contains("--inProcess") ? args[1..] : [.. args[1..], "--inProcess"]);
         return 0;
     case "enroll-load" when args.Length >= 3:
-        await EnrollmentLoad.RunAsync(new Uri(args[1]), args[2], Int(3, 32), TimeSpan.FromSeconds(Int(4, 30)));
+        await EnrollmentLoad.RunAsync(new Uri(args[1]), args[2], Count(3) ?? 32, TimeSpan.FromSeconds(Count(4) ?? 30));
         return 0;
     default:
-        Console.Error.WriteLine("usage: expiry-scan [n] | sign-speed [s] | issue-speed [s] | enroll-load <url> <data-dir> [clients] [seconds] | bdn [args]");
+        Console.Error.WriteLine("usage: expiry-scan [n] | crl-build [n] | revocation-visibility [n] | sign-speed [s] | issue-speed [s] | enroll-load <url> <data-dir> [clients] [seconds] | bdn [args]");
         return 2;
 }

@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
@@ -20,6 +21,7 @@ public sealed class CertificateAuthority : IDisposable
         SignatureFactory = new DotNetSignatureFactory(privateKey);
         SubjectKeyIdentifier = X509ExtensionUtilities.CreateSubjectKeyIdentifier(certificate.GetPublicKey()).GetKeyIdentifier();
         Der = certificate.GetEncoded();
+        SubjectDer = ReadSubjectDer(Der);
         Fingerprint = Convert.ToHexString(SHA256.HashData(Der));
     }
 
@@ -37,6 +39,12 @@ public sealed class CertificateAuthority : IDisposable
 
     /// <summary>DER of <see cref="Certificate"/>.</summary>
     public byte[] Der { get; }
+
+    /// <summary>
+    /// DER of the subject Name exactly as it appears in <see cref="Der"/>, for the issuer field of what this CA signs
+    /// (RFC 5280 4.1.2.4 and 5.1.2.3: the issuer must match the CA's subject; copying the octets keeps them identical).
+    /// </summary>
+    public byte[] SubjectDer { get; }
 
     /// <summary>Uppercase hex SHA-256 of <see cref="Der"/>.</summary>
     public string Fingerprint { get; }
@@ -69,4 +77,19 @@ public sealed class CertificateAuthority : IDisposable
     }
 
     public void Dispose() => PrivateKey.Dispose();
+
+    private static byte[] ReadSubjectDer(byte[] certificate)
+    {
+        // RFC 5280 4.1: TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer, validity, subject, ... }
+        var tbs = new AsnReader(certificate, AsnEncodingRules.DER).ReadSequence().ReadSequence();
+        if (tbs.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0)))
+        {
+            tbs.ReadEncodedValue();
+        }
+        for (var skip = 0; skip < 4; skip++)
+        {
+            tbs.ReadEncodedValue();
+        }
+        return tbs.ReadEncodedValue().ToArray();
+    }
 }

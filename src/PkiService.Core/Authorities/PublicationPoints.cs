@@ -5,15 +5,20 @@ namespace PkiService.Core.Authorities;
 
 /// <summary>
 /// Where relying parties find revocation data and issuer certificates for what a CA signs:
-/// the CRL Distribution Point (RFC 5280 4.2.1.13) and Authority Information Access (RFC 5280 4.2.2.1).
+/// the CRL Distribution Point (RFC 5280 4.2.1.13), Authority Information Access (RFC 5280 4.2.2.1) and, for a CA
+/// that issues delta CRLs, the Freshest CRL pointer (RFC 5280 4.2.1.15).
 /// </summary>
-public sealed record PublicationPoints(string CrlUrl, string OcspUrl, string CaIssuersUrl)
+/// <param name="CrlUrl">The complete CRL.</param>
+/// <param name="OcspUrl">The OCSP responder.</param>
+/// <param name="CaIssuersUrl">The issuer's certificate.</param>
+/// <param name="FreshestCrlUrl">The delta CRL, or null when the CA publishes none.</param>
+public sealed record PublicationPoints(string CrlUrl, string OcspUrl, string CaIssuersUrl, string? FreshestCrlUrl = null)
 {
-    /// <summary>Publication points for certificates signed by the issuing CA.</summary>
+    /// <summary>Publication points for certificates signed by the issuing CA (which publishes delta CRLs).</summary>
     public static PublicationPoints ForIssuingCa(string publicBaseUrl)
     {
         var baseUrl = publicBaseUrl.TrimEnd('/');
-        return new PublicationPoints($"{baseUrl}/pki/crl", $"{baseUrl}/ocsp", $"{baseUrl}/pki/ca.crt");
+        return new PublicationPoints($"{baseUrl}/pki/crl", $"{baseUrl}/ocsp", $"{baseUrl}/pki/ca.crt", $"{baseUrl}/pki/delta.crl");
     }
 
     /// <summary>Publication points for certificates signed by the root (the issuing CA's own certificate).</summary>
@@ -23,17 +28,33 @@ public sealed record PublicationPoints(string CrlUrl, string OcspUrl, string CaI
         return new PublicationPoints($"{baseUrl}/pki/root.crl", $"{baseUrl}/ocsp", $"{baseUrl}/pki/root.crt");
     }
 
-    /// <summary>Adds the CDP and AIA extensions (both non-critical) to a certificate being built.</summary>
+    /// <summary>
+    /// DER of a CRLDistributionPoints value naming one URI as the full name of one distribution point
+    /// (RFC 5280 4.2.1.13); the Freshest CRL extension has the same syntax (RFC 5280 4.2.1.15 and 5.2.6).
+    /// </summary>
+    public static byte[] EncodeDistributionPoints(string url) => DistributionPoints(url).GetDerEncoded();
+
+    /// <summary>Adds the CDP, AIA and, if set, Freshest CRL extensions (all non-critical) to a certificate being built.</summary>
     public void AddTo(X509V3CertificateGenerator generator)
     {
-        var crlName = new GeneralNames(new GeneralName(GeneralName.UniformResourceIdentifier, CrlUrl));
-        var distributionPoint = new DistributionPoint(new DistributionPointName(crlName), null, null);
-        generator.AddExtension(X509Extensions.CrlDistributionPoints, false, new CrlDistPoint([distributionPoint]));
+        generator.AddExtension(X509Extensions.CrlDistributionPoints, false, DistributionPoints(CrlUrl));
 
         var access = new AuthorityInformationAccess([
             new AccessDescription(AccessDescription.IdADOcsp, new GeneralName(GeneralName.UniformResourceIdentifier, OcspUrl)),
             new AccessDescription(AccessDescription.IdADCAIssuers, new GeneralName(GeneralName.UniformResourceIdentifier, CaIssuersUrl)),
         ]);
         generator.AddExtension(X509Extensions.AuthorityInfoAccess, false, access);
+
+        if (FreshestCrlUrl is not null)
+        {
+            // RFC 5280 4.2.1.15: Freshest CRL must be non-critical.
+            generator.AddExtension(X509Extensions.FreshestCrl, false, DistributionPoints(FreshestCrlUrl));
+        }
+    }
+
+    private static CrlDistPoint DistributionPoints(string url)
+    {
+        var name = new GeneralNames(new GeneralName(GeneralName.UniformResourceIdentifier, url));
+        return new CrlDistPoint([new DistributionPoint(new DistributionPointName(name), null, null)]);
     }
 }

@@ -1,10 +1,6 @@
 using System.Numerics;
 using System.Security.Cryptography;
-using Org.BouncyCastle.Asn1;
-using Org.BouncyCastle.Asn1.X509;
-using Org.BouncyCastle.X509;
 using PkiService.Core.Authorities;
-using PkiService.Core.Primitives;
 
 namespace PkiService.Core.Revocation;
 
@@ -14,18 +10,24 @@ namespace PkiService.Core.Revocation;
 /// <param name="NextUpdate">Its nextUpdate (RFC 5280 5.1.2.5), whole seconds.</param>
 /// <param name="EntryCount">How many revoked certificates it lists.</param>
 /// <param name="Der">The DER encoding (<c>application/pkix-crl</c>).</param>
-public sealed record SignedCrl(BigInteger CrlNumber, DateTimeOffset ThisUpdate, DateTimeOffset NextUpdate, int EntryCount, byte[] Der)
+/// <param name="BaseCrlNumber">For a delta CRL, the number of the base CRL it updates (RFC 5280 5.2.4); null for a complete CRL.</param>
+public sealed record SignedCrl(BigInteger CrlNumber, DateTimeOffset ThisUpdate, DateTimeOffset NextUpdate, int EntryCount, byte[] Der, BigInteger? BaseCrlNumber = null)
 {
     /// <summary>PEM label of a CRL (RFC 7468 6).</summary>
     public const string PemLabel = "X509 CRL";
+
+    /// <summary>True for a delta CRL (RFC 5280 5.2.4).</summary>
+    public bool IsDelta => BaseCrlNumber is not null;
 
     /// <summary>The CRL in PEM, as nginx <c>ssl_crl</c> and HAProxy <c>crl-file</c> read it.</summary>
     public string Pem => PemEncoding.WriteString(PemLabel, Der) + "\n";
 }
 
 /// <summary>
-/// Builds complete X.509 v2 CRLs (RFC 5280 5) signed by one CA: the issuing CA for end-entity certificates,
-/// or the root for the issuing CAs it signed. Persisting the CRL number and choosing what to list is the caller's job.
+/// Builds X.509 v2 CRLs (RFC 5280 5) signed by one CA: the issuing CA for end-entity certificates, or the root for
+/// the issuing CAs it signed; complete CRLs and delta CRLs (RFC 5280 5.2.4). Persisting the CRL number and choosing
+/// what to list is the caller's job. The encoding is done by <see cref="CrlWriter"/>, which streams DER into one
+/// buffer and signs it through the CA's .NET key.
 /// </summary>
 /// <remarks>
 /// RFC 5280 5.3.1 recommends leaving the reasonCode extension out rather than writing <c>unspecified</c> (0);
@@ -37,31 +39,54 @@ public sealed class CrlBuilder
     public const int MaxCrlNumberOctets = 20;
 
     private readonly CertificateAuthority _issuer;
+    private readonly string? _freshestCrlUrl;
 
-    public CrlBuilder(CertificateAuthority issuer)
+    /// <param name="issuer">The CA that signs.</param>
+    /// <param name="freshestCrlUrl">
+    /// Where this CA's delta CRLs are published; written into complete CRLs as the Freshest CRL extension
+    /// (RFC 5280 5.2.6). Null when the CA issues no delta CRLs.
+    /// </param>
+    public CrlBuilder(CertificateAuthority issuer, string? freshestCrlUrl = null)
     {
         ArgumentNullException.ThrowIfNull(issuer);
         _issuer = issuer;
+        _freshestCrlUrl = freshestCrlUrl;
     }
 
     /// <summary>The CA that signs.</summary>
     public CertificateAuthority Issuer => _issuer;
 
     /// <summary>
-    /// Builds and signs a full CRL. Times are truncated to whole seconds (RFC 5280 5.1.2.4 and 5.1.2.6 encode
+    /// Builds and signs a complete CRL. Times are truncated to whole seconds (RFC 5280 5.1.2.4 and 5.1.2.6 encode
     /// no fractions); entries are written in serial order so equal input gives equal output.
     /// </summary>
     /// <param name="crlNumber">Non-negative and at most 20 octets (RFC 5280 5.2.3); the caller makes it strictly increase.</param>
     /// <param name="thisUpdate">When this CRL was issued.</param>
     /// <param name="nextUpdate">When the next CRL will be issued at the latest; after <paramref name="thisUpdate"/>.</param>
-    /// <param name="revoked">The revoked certificates to list; serials must be distinct.</param>
-    public SignedCrl Build(BigInteger crlNumber, DateTimeOffset thisUpdate, DateTimeOffset nextUpdate, IEnumerable<RevokedCertificate> revoked)
+    /// <param name="revoked">The revoked certificates to list; serials must be distinct. Enumerated once.</param>
+    public SignedCrl Build(BigInteger crlNumber, DateTimeOffset thisUpdate, DateTimeOffset nextUpdate, IEnumerable<RevokedCertificate> revoked) =>
+        Write(crlNumber, null, thisUpdate, nextUpdate, revoked);
+
+    /// <summary>
+    /// Builds and signs a delta CRL (RFC 5280 5.2.4): it lists the revocations since the complete CRL numbered
+    /// <paramref name="baseCrlNumber"/> and carries that number in a critical deltaCRLIndicator. Base and delta CRLs
+    /// draw their numbers from one sequence, so <paramref name="crlNumber"/> is greater than the base's.
+    /// </summary>
+    public SignedCrl BuildDelta(BigInteger crlNumber, BigInteger baseCrlNumber, DateTimeOffset thisUpdate, DateTimeOffset nextUpdate, IEnumerable<RevokedCertificate> revoked)
+    {
+        CheckCrlNumber(baseCrlNumber, nameof(baseCrlNumber));
+        if (crlNumber <= baseCrlNumber)
+        {
+            throw new ArgumentOutOfRangeException(nameof(crlNumber), crlNumber,
+                $"A delta CRL's number must be greater than its base CRL's number {baseCrlNumber} (RFC 5280 5.2.4: one sequence).");
+        }
+        return Write(crlNumber, baseCrlNumber, thisUpdate, nextUpdate, revoked);
+    }
+
+    private SignedCrl Write(BigInteger crlNumber, BigInteger? baseCrlNumber, DateTimeOffset thisUpdate, DateTimeOffset nextUpdate, IEnumerable<RevokedCertificate> revoked)
     {
         ArgumentNullException.ThrowIfNull(revoked);
-        if (crlNumber.Sign < 0 || crlNumber.GetByteCount(isUnsigned: true) > MaxCrlNumberOctets)
-        {
-            throw new ArgumentOutOfRangeException(nameof(crlNumber), crlNumber, "A CRL number must be a non-negative integer of at most 20 octets (RFC 5280 5.2.3).");
-        }
+        CheckCrlNumber(crlNumber, nameof(crlNumber));
         var thisUpdateSeconds = TruncateToSeconds(thisUpdate);
         var nextUpdateSeconds = TruncateToSeconds(nextUpdate);
         if (nextUpdateSeconds <= thisUpdateSeconds)
@@ -69,50 +94,21 @@ public sealed class CrlBuilder
             throw new ArgumentException($"nextUpdate {nextUpdate:O} must be later than thisUpdate {thisUpdate:O} (RFC 5280 5.1.2.5).", nameof(nextUpdate));
         }
 
-        var entries = revoked.ToList();
-        var duplicate = entries.GroupBy(e => e.SerialNumber).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
+        var writer = new CrlWriter(_issuer, revoked.TryGetNonEnumeratedCount(out var count) ? count : 0);
+        foreach (var entry in revoked)
         {
-            throw new ArgumentException($"Serial {duplicate.Key} is listed more than once; a CRL names each certificate once.", nameof(revoked));
+            writer.Add(entry);
         }
-        entries.Sort((a, b) => CompareSerials(a.SerialNumber, b.SerialNumber));
-
-        var generator = new X509V2CrlGenerator();
-        generator.SetIssuerDN(_issuer.Subject);
-        generator.SetThisUpdate(thisUpdateSeconds.UtcDateTime);
-        generator.SetNextUpdate(nextUpdateSeconds.UtcDateTime);
-        foreach (var entry in entries)
-        {
-            generator.AddCrlEntry(entry.SerialNumber.ToBouncyCastle(), TruncateToSeconds(entry.RevocationDate).UtcDateTime, EntryExtensions(entry));
-        }
-        // RFC 5280 5.2.1: conforming CRL issuers must include the AKI; 5.2.3: and the CRL number. Both non-critical.
-        generator.AddExtension(X509Extensions.AuthorityKeyIdentifier, false, new AuthorityKeyIdentifier(_issuer.SubjectKeyIdentifier));
-        generator.AddExtension(X509Extensions.CrlNumber, false, new CrlNumber(new Org.BouncyCastle.Math.BigInteger(1, crlNumber.ToByteArray(isUnsigned: true, isBigEndian: true))));
-
-        var crl = generator.Generate(_issuer.SignatureFactory);
-        return new SignedCrl(crlNumber, thisUpdateSeconds, nextUpdateSeconds, entries.Count, crl.GetEncoded());
+        // RFC 5280 5.2.6: the Freshest CRL extension goes into complete CRLs only, never into a delta.
+        return writer.Write(crlNumber, thisUpdateSeconds, nextUpdateSeconds, baseCrlNumber, baseCrlNumber is null ? _freshestCrlUrl : null);
     }
 
-    private static X509Extensions? EntryExtensions(RevokedCertificate entry)
+    private static void CheckCrlNumber(BigInteger number, string name)
     {
-        var extensions = new X509ExtensionsGenerator();
-        // RFC 5280 5.3.1: reasonCode is non-critical, and should be absent rather than unspecified (0).
-        if (entry.Reason != RevocationReason.Unspecified)
+        if (number.Sign < 0 || number.GetByteCount(isUnsigned: true) > MaxCrlNumberOctets)
         {
-            extensions.AddExtension(X509Extensions.ReasonCode, false, new CrlReason(entry.Reason.ToCrlReasonCode()));
+            throw new ArgumentOutOfRangeException(name, number, "A CRL number must be a non-negative integer of at most 20 octets (RFC 5280 5.2.3).");
         }
-        // RFC 5280 5.3.2: invalidityDate is a non-critical GeneralizedTime, whatever the year.
-        if (entry.InvalidityDate is { } invalidity)
-        {
-            extensions.AddExtension(X509Extensions.InvalidityDate, false, new DerGeneralizedTime(TruncateToSeconds(invalidity).UtcDateTime));
-        }
-        return extensions.IsEmpty ? null : extensions.Generate();
-    }
-
-    private static int CompareSerials(SerialNumber a, SerialNumber b)
-    {
-        var byLength = a.Hex.Length.CompareTo(b.Hex.Length);
-        return byLength != 0 ? byLength : string.CompareOrdinal(a.Hex, b.Hex);
     }
 
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset value)

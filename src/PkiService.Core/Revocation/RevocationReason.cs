@@ -7,8 +7,8 @@ namespace PkiService.Core.Revocation;
 /// each member is its CRLReason code, so it can be written into CRL entries and OCSP responses as is.
 /// </summary>
 /// <remarks>
-/// Code 7 is unused, and <c>removeFromCRL</c> (8) and <c>aACompromise</c> (10) are not offered: we do not
-/// issue delta CRLs or attribute certificates.
+/// Code 7 is unused, and <c>removeFromCRL</c> (8) and <c>aACompromise</c> (10) are not offered: revocations here are
+/// final (a delta CRL never has to take an entry back) and we issue no attribute certificates.
 /// </remarks>
 public enum RevocationReason
 {

@@ -22,6 +22,14 @@ public static class CrlEndpoints
                 ServeAsync(http, publisher, options.Value, time, set => set.Issuing, c => System.Text.Encoding.ASCII.GetBytes(c.Pem), PemFile))
             .WithName("GetCrlPem").WithSummary("Issuing CA's current full CRL, PEM")
             .Produces(200, contentType: PemFile).Produces(304);
+        pki.MapGet("/delta.crl", (HttpContext http, CrlPublisher publisher, IOptions<CrlOptions> options, TimeProvider time) =>
+                ServeAsync(http, publisher, options.Value, time, set => set.Delta, c => c.Crl.Der, PkixCrl))
+            .WithName("GetDeltaCrl").WithSummary("Issuing CA's current delta CRL, DER (RFC 5280 5.2.4; the Freshest CRL URL in certificates and in the complete CRL)")
+            .Produces(200, contentType: PkixCrl).Produces(304);
+        pki.MapGet("/delta.crl.pem", (HttpContext http, CrlPublisher publisher, IOptions<CrlOptions> options, TimeProvider time) =>
+                ServeAsync(http, publisher, options.Value, time, set => set.Delta, c => System.Text.Encoding.ASCII.GetBytes(c.Pem), PemFile))
+            .WithName("GetDeltaCrlPem").WithSummary("Issuing CA's current delta CRL, PEM")
+            .Produces(200, contentType: PemFile).Produces(304);
         pki.MapGet("/root.crl", (HttpContext http, CrlPublisher publisher, IOptions<CrlOptions> options, TimeProvider time) =>
                 ServeAsync(http, publisher, options.Value, time, set => set.Root, c => c.Crl.Der, PkixCrl))
             .WithName("GetRootCrl").WithSummary("Root CA's CRL, DER (lists revoked issuing CAs; normally empty)")

@@ -85,6 +85,49 @@ public sealed class CrlEndpointTests
         Assert.StartsWith("-----BEGIN X509 CRL-----", pem, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Revoke_ListsSerialInDeltaAndCompleteCrl_DeltaNamesBaseAndCertificatesPointAtIt()
+    {
+        using var factory = new PkiApiFactory();
+        using var client = factory.CreateClient();
+        using var admin = factory.CreateAdminClient();
+        var issuer = OcspClient.Parse(await client.GetByteArrayAsync("/pki/ca.crt"));
+        var initialDelta = new X509CrlParser().ReadCrl(await client.GetByteArrayAsync("/pki/delta.crl"));
+        var baseNumber = Extension<DerInteger>(initialDelta, X509Extensions.DeltaCrlIndicator).LongValueExact;
+        var token = await factory.CreateTokenAsync("delta");
+        var enrolled = await (await factory.EnrollAsync(token, Csrs.P256("delta"))).Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>();
+        var certificate = OcspClient.Parse(Convert.FromBase64String(string.Concat(enrolled!.Certificate.Split('\n').Where(l => !l.StartsWith("-----", StringComparison.Ordinal)))));
+
+        (await admin.PostAsJsonAsync($"/api/v1/certificates/{enrolled.SerialNumber}/revoke", new { reason = "keyCompromise" })).EnsureSuccessStatusCode();
+
+        // RFC 5280 4.2.1.15: the certificate says where the delta CRL is, non-critically.
+        var freshest = CrlDistPoint.GetInstance(Asn1Object.FromByteArray(certificate.GetExtensionValue(X509Extensions.FreshestCrl).GetOctets()));
+        Assert.EndsWith("/pki/delta.crl", GeneralNames.GetInstance(freshest.GetDistributionPoints()[0].DistributionPointName.Name).GetNames()[0].Name.ToString(), StringComparison.Ordinal);
+        var response = await client.GetAsync("/pki/delta.crl");
+        Assert.Equal("application/pkix-crl", response.Content.Headers.ContentType?.MediaType);
+        var delta = new X509CrlParser().ReadCrl(await response.Content.ReadAsByteArrayAsync());
+        delta.Verify(issuer.GetPublicKey());
+        Assert.Contains(X509Extensions.DeltaCrlIndicator.Id, delta.GetCriticalExtensionOids());
+        Assert.Equal(baseNumber, Extension<DerInteger>(delta, X509Extensions.DeltaCrlIndicator).LongValueExact); // same base until the timer re-issues it
+        Assert.NotNull(delta.GetRevokedCertificate(certificate.SerialNumber));
+        var complete = new X509CrlParser().ReadCrl(await client.GetByteArrayAsync("/pki/crl"));
+        Assert.NotNull(complete.GetRevokedCertificate(certificate.SerialNumber)); // nginx ssl_crl reads complete CRLs only
+        Assert.NotNull(complete.GetExtensionValue(X509Extensions.FreshestCrl));
+        // RFC 5280 5.2.4: one number sequence; the delta is newer than the complete CRL published with it.
+        var deltaNumber = Extension<DerInteger>(delta, X509Extensions.CrlNumber).LongValueExact;
+        Assert.Equal(await CrlNumberAsync(client) + 1, deltaNumber);
+        Assert.True(deltaNumber > baseNumber);
+
+        using var conditional = new HttpRequestMessage(HttpMethod.Get, "/pki/delta.crl");
+        conditional.Headers.IfNoneMatch.Add(response.Headers.ETag!);
+        Assert.Equal(HttpStatusCode.NotModified, (await client.SendAsync(conditional)).StatusCode);
+        Assert.NotNull(response.Headers.CacheControl?.MaxAge);
+        Assert.StartsWith("-----BEGIN X509 CRL-----", await client.GetStringAsync("/pki/delta.crl.pem"), StringComparison.Ordinal);
+    }
+
+    private static T Extension<T>(X509Crl crl, DerObjectIdentifier oid) where T : Asn1Object =>
+        (T)Asn1Object.FromByteArray(Asn1OctetString.GetInstance(crl.GetExtensionValue(oid)).GetOctets());
+
     private static async Task<long> CrlNumberAsync(HttpClient client)
     {
         var crl = new X509CrlParser().ReadCrl(await client.GetByteArrayAsync("/pki/crl"));
