@@ -137,7 +137,7 @@ peak_rss_mb=$(awk '/VmHWM/ {printf "%d", $2/1024}' "/proc/$service_pid/status")
 scan_ms="-"
 if [ "$mode" != smoke ]; then
   echo "== expiry scan over 1,000,000 certificates"
-  dotnet "$bench_dll" expiry-scan 1000000 | tee "$work/scan.log"
+  dotnet "$bench_dll" expiry-scan 1000000 | tee "$work/scan.log" || echo "   expiry scan benchmark failed"
   scan_ms=$(awk '/steady-state scan/ {gsub(/:/,""); for (i=1;i<=NF;i++) if ($i=="ms,") v=$(i-1)} END {print v}' "$work/scan.log")
 fi
 

@@ -53,10 +53,12 @@ public sealed partial class ExpiryScanner(
                 {
                     continue;
                 }
-                // Rows these certificates already have for this channel (wider thresholds warned in earlier scans).
-                var ids = certificates.Select(c => c.Id).ToList();
+                // Rows the certificates of this band already have for this channel (wider thresholds warned in earlier
+                // scans), read with a subquery: a list of ids as parameters would exceed SQLite's variable limit.
+                var bandLower = lower;
                 var existing = (await db.ExpiryNotifications.AsNoTracking()
-                        .Where(n => n.Channel == name && ids.Contains(n.CertificateId))
+                        .Where(n => n.Channel == name && db.Certificates.Any(c =>
+                            c.Id == n.CertificateId && c.Status == CertificateStatus.Active && c.NotAfter > bandLower && c.NotAfter <= upper))
                         .Select(n => new { n.CertificateId, n.Threshold })
                         .ToListAsync(cancellationToken))
                     .Select(n => (n.CertificateId, n.Threshold))
