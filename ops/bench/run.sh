@@ -91,13 +91,20 @@ run_wrk() { # script path
   echo "$rps ${p99:-0}"
 }
 
+echo "== warming up (JIT, tiered compilation) on every path measured below"
+for path_script in "/bench/static $work/post.lua" "/ocsp $work/post.lua" "/ocsp $work/nonce.lua"; do
+  set -- $path_script
+  wrk -t2 -c32 -d2s -s "$2" "$base$1" >/dev/null 2>&1 || true
+done
+wrk -t2 -c32 -d2s "$base$get_path" >/dev/null 2>&1 || true
+
 echo "== wrk -t2 -c32 -d$wrk_time: static ceiling, cached OCSP (POST, GET), OCSP with nonce"
 read -r static_rps static_p99 < <(run_wrk "$work/post.lua" /bench/static)
 read -r post_rps post_p99 < <(run_wrk "$work/post.lua" /ocsp)
 read -r get_rps get_p99 < <(run_wrk "" "$get_path")
 read -r nonce_rps nonce_p99 < <(run_wrk "$work/nonce.lua" /ocsp)
 
-echo "== OpenSSL's OCSP responder vs ours, ab -n $ab_requests -c 2 (one connection per request)"
+echo "== OpenSSL's OCSP responder (-multi 2) vs ours, ab -n $ab_requests -c 16 (a new connection per request)"
 mkdir -p "$work/ossl"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ossl/ca.key" -subj /CN=ossl-ca -days 30 -out "$work/ossl/ca.pem" 2>/dev/null
 printf 'V\t301231235959Z\t\t1234\tunknown\t/CN=x\n' >"$work/ossl/index.txt"
@@ -106,7 +113,7 @@ ossl_port=$(free_port)
 openssl ocsp -index "$work/ossl/index.txt" -port "$ossl_port" -rsigner "$work/ossl/ca.pem" -rkey "$work/ossl/ca.key" -CA "$work/ossl/ca.pem" -multi 2 -ignore_err >"$work/ossl/log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 50); do curl -s -o /dev/null --data-binary @"$work/ossl/req.der" -H 'Content-Type: application/ocsp-request' "http://127.0.0.1:$ossl_port/" && break; sleep 0.1; done
-ab_rps() { ab -q -n "$ab_requests" -c 2 -p "$1" -T application/ocsp-request "$2" 2>/dev/null | awk '/Requests per second/ {printf "%d", $4}'; }
+ab_rps() { ab -q -n "$ab_requests" -c 16 -p "$1" -T application/ocsp-request "$2" 2>/dev/null | awk '/Requests per second/ {printf "%d", $4}'; }
 ossl_rps=$(ab_rps "$work/ossl/req.der" "http://127.0.0.1:$ossl_port/")
 ours_ab_rps=$(ab_rps "$work/req.der" "$base/ocsp")
 

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.Crl;
+using PkiService.Api.Features.Expiry;
 using PkiService.Api.Features.Ocsp;
 using PkiService.Api.Features.Renewal;
 using PkiService.Core.Authorities;
@@ -42,6 +43,14 @@ public static partial class PkiStartup
                 var action = hierarchy.Created.Contains(name) ? "ca.create" : "ca.key-load";
                 await audit.AppendAsync(new AuditEntry(AuditTrail.System, action, name, Success: true, $"SHA-256 {ca.Fingerprint}"), cancellationToken);
             }
+            // Where expiry warnings go is security-relevant (a webhook URL receives certificate inventory): record the
+            // channel configuration in force at each start, without secrets.
+            var channels = scope.ServiceProvider.GetServices<IExpiryWarningChannel>()
+                .Select(c => $"{c.Name}={(c.IsConfigured ? "on" : "off")}");
+            var notifications = scope.ServiceProvider.GetRequiredService<IOptions<NotificationOptions>>().Value;
+            var webhookHost = Uri.TryCreate(notifications.Webhook.Url, UriKind.Absolute, out var webhook) ? webhook.Host : "-";
+            await audit.AppendAsync(new AuditEntry(AuditTrail.System, "notifications.configure", null, Success: true,
+                $"{string.Join(", ", channels)}; webhook host {webhookHost}; smtp host {notifications.Smtp.Host ?? "-"}"), cancellationToken);
         }
         // Publish CRLs before the first request, with a CRL number above any used before this start.
         await app.Services.GetRequiredService<CrlPublisher>().EnsurePublishedAfterAsync(cancellationToken);

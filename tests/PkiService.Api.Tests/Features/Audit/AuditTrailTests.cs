@@ -19,7 +19,7 @@ public sealed class AuditTrailTests : IDisposable
         var audit = await admin.GetFromJsonAsync<JsonElement>("/api/v1/audit?pageSize=100");
         var rows = audit.GetProperty("items").EnumerateArray().ToList();
         var actions = rows.Select(r => r.GetProperty("action").GetString()).ToHashSet();
-        Assert.Superset(new HashSet<string?> { "ca.create", "token.create", "certificate.issue", "certificate.revoke", "apikey.create", "auth.fail" }, actions);
+        Assert.Superset(new HashSet<string?> { "ca.create", "notifications.configure", "token.create", "certificate.issue", "certificate.revoke", "apikey.create", "auth.fail" }, actions);
         var revoke = rows.Single(r => r.GetProperty("action").GetString() == "certificate.revoke");
         Assert.Equal("apikey:bootstrap", revoke.GetProperty("actor").GetString());
         Assert.Equal(serial, revoke.GetProperty("target").GetString());
