@@ -24,8 +24,11 @@ done
 work="$(mktemp -d /tmp/pki-bench.XXXXXX)"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # SIGKILL, children first: OpenSSL's responder with -multi does not stop its workers on SIGTERM.
+  for pid in "${pids[@]}"; do
+    pkill -KILL -P "$pid" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
