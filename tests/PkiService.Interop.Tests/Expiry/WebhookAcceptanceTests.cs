@@ -1,3 +1,4 @@
+using PkiService.Tests.Shared;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;

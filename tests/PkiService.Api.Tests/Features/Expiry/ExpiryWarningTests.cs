@@ -1,3 +1,4 @@
+using PkiService.Tests.Shared;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;

@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net;
 
-namespace PkiService.Interop.Tests.Infrastructure;
+namespace PkiService.Tests.Shared;
 
 /// <summary>
 /// A real HTTP receiver on loopback that records every webhook call (body, headers, arrival time) and answers from a
-/// script. The same idea as the API tests' receiver; the service process posts to it over real TCP.
+/// script. Compiled into both the API and the interop tests (linked source file); the service posts to it over real TCP.
 /// </summary>
 public sealed class WebhookReceiver : IDisposable
 {
@@ -15,7 +15,7 @@ public sealed class WebhookReceiver : IDisposable
 
     public WebhookReceiver()
     {
-        var port = Network.FreeLoopbackPort();
+        var port = FreePort();
         Url = $"http://127.0.0.1:{port}/hooks/pki/";
         _listener.Prefixes.Add(Url);
         _listener.Start();
@@ -69,5 +69,12 @@ public sealed class WebhookReceiver : IDisposable
     {
         _stop.Cancel();
         _listener.Close();
+    }
+
+    private static int FreePort()
+    {
+        using var socket = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        return ((IPEndPoint)socket.LocalEndpoint).Port;
     }
 }
