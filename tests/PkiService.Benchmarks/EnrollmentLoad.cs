@@ -20,7 +20,7 @@ public static class EnrollmentLoad
     public static async Task RunAsync(Uri baseAddress, string dataDirectory, int clients, TimeSpan duration)
     {
         var csrs = Enumerable.Range(0, 256).Select(_ => SpeedBenchmarks.Csr("bench-load")).ToArray();
-        var tokens = await SeedTokensAsync(dataDirectory, count: Math.Max(5_000, (int)(duration.TotalSeconds * 3_000)));
+        var (run, tokens) = await SeedTokensAsync(dataDirectory, count: Math.Max(5_000, (int)(duration.TotalSeconds * 3_000)));
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
         {
@@ -58,7 +58,7 @@ public static class EnrollmentLoad
         }));
         var elapsed = stop.Elapsed.TotalSeconds;
 
-        var committed = await CountCommittedAsync(dataDirectory);
+        var committed = await CountCommittedAsync(dataDirectory, run);
         var all = latencies.SelectMany(l => l).Order().ToArray();
         var p99 = all.Length == 0 ? 0 : all[(int)(all.Length * 0.99)];
         Console.WriteLine($"enrollments: {created} created, {refused} refused in {elapsed:F1} s with {clients} clients; committed rows for them: {committed}");
@@ -67,7 +67,49 @@ public static class EnrollmentLoad
         Console.WriteLine($"RESULT enroll_all_committed={(committed == created ? 1 : 0)}");
     }
 
-    private static async Task<string[]> SeedTokensAsync(string dataDirectory, int count)
+    /// <summary>
+    /// For a load generator outside .NET (ops/bench/run.sh drives wrk with enroll.lua): seeds <paramref name="count"/>
+    /// tokens, writes their secrets one per line to <paramref name="tokensFile"/> and as many JSON request bodies
+    /// (distinct P-256 CSRs, up to 256, reused round-robin) to <paramref name="bodiesFile"/>.
+    /// </summary>
+    public static async Task SeedForExternalLoadAsync(string dataDirectory, int count, string tokensFile, string bodiesFile)
+    {
+        var (run, secrets) = await SeedTokensAsync(dataDirectory, count);
+        await File.WriteAllLinesAsync(tokensFile, secrets);
+        await File.WriteAllLinesAsync(bodiesFile, Enumerable.Range(0, Math.Min(count, 256))
+            .Select(_ => System.Text.Json.JsonSerializer.Serialize(new { csr = SpeedBenchmarks.Csr("bench-load") })));
+        Console.WriteLine($"RESULT enroll_seeded={count} run={run}");
+    }
+
+    /// <summary>
+    /// Checks what an external load generator was told against the database: every serial in the files under
+    /// <paramref name="serialsDirectory"/> (one per 201 answer) must be a committed certificate.
+    /// </summary>
+    public static async Task<int> CheckExternalLoadAsync(string dataDirectory, string serialsDirectory)
+    {
+        var serials = Directory.EnumerateFiles(serialsDirectory).SelectMany(File.ReadLines).Where(l => l.Length > 0).ToList();
+        await using var connection = new SqliteConnection(SqliteDatabase.ConnectionString(dataDirectory));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM Certificates WHERE SerialNumber = $serial";
+        var parameter = command.Parameters.Add("$serial", SqliteType.Text);
+        var missing = 0;
+        foreach (var serial in serials)
+        {
+            parameter.Value = serial;
+            if ((long)(await command.ExecuteScalarAsync())! != 1)
+            {
+                missing++;
+            }
+        }
+        var distinct = serials.Distinct(StringComparer.Ordinal).Count();
+        Console.WriteLine($"enrollments answered 201: {serials.Count} ({distinct} distinct serials), of which not committed: {missing}");
+        Console.WriteLine($"RESULT enroll_created={serials.Count}");
+        Console.WriteLine($"RESULT enroll_all_committed={(missing == 0 && distinct == serials.Count ? 1 : 0)}");
+        return missing == 0 ? 0 : 1;
+    }
+
+    private static async Task<(string Run, string[] Secrets)> SeedTokensAsync(string dataDirectory, int count)
     {
         var secrets = new string[count];
         await using var connection = new SqliteConnection(SqliteDatabase.ConnectionString(dataDirectory));
@@ -92,15 +134,17 @@ public static class EnrollmentLoad
             await command.ExecuteNonQueryAsync();
         }
         await transaction.CommitAsync();
-        return secrets;
+        return (run, secrets);
     }
 
-    private static async Task<long> CountCommittedAsync(string dataDirectory)
+    /// <summary>Certificates committed for this run's tokens (whose ids start with bench-{run}-).</summary>
+    private static async Task<long> CountCommittedAsync(string dataDirectory, string run)
     {
         await using var connection = new SqliteConnection(SqliteDatabase.ConnectionString(dataDirectory));
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM Certificates c JOIN EnrollmentTokens t ON t.Id = c.EnrollmentTokenId WHERE t.CommonName = 'bench-load' AND t.UsedAt IS NOT NULL";
+        command.CommandText = "SELECT COUNT(*) FROM Certificates c JOIN EnrollmentTokens t ON t.Id = c.EnrollmentTokenId WHERE t.Id LIKE $prefix AND t.UsedAt IS NOT NULL";
+        command.Parameters.AddWithValue("$prefix", $"bench-{run}-%");
         return (long)(await command.ExecuteScalarAsync())!;
     }
 }

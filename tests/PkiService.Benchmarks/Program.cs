@@ -8,7 +8,9 @@ using PkiService.Benchmarks;
 //   revocation-visibility [certificates]             revoke -> full and delta CRL list it, through CrlPublisher (default 1,000,000)
 //   sign-speed [seconds]                             raw .NET ECDSA P-256 signing, 1 thread and all cores
 //   issue-speed [seconds]                            certificates per second from CSRs in process (no HTTP, no DB)
-//   enroll-load <url> <data-dir> [clients] [seconds] enrollment end to end against a running service
+//   enroll-load <url> <data-dir> [clients] [seconds] enrollment end to end against a running service, from a .NET client
+//   enroll-seed <data-dir> <count> <tokens-file> <bodies-file>   tokens and CSR bodies for ops/bench/enroll.lua (wrk)
+//   enroll-check <data-dir> <serials-dir>            every serial wrk was answered with is a committed certificate
 //   bdn [BenchmarkDotNet arguments]                  the in-process BenchmarkDotNet suite, e.g. bdn --filter '*Ocsp*'
 var command = args.FirstOrDefault() ?? "expiry-scan";
 int? Count(int index) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : null;
@@ -41,7 +43,12 @@ switch (command)
     case "enroll-load" when args.Length >= 3:
         await EnrollmentLoad.RunAsync(new Uri(args[1]), args[2], Count(3) ?? 32, TimeSpan.FromSeconds(Count(4) ?? 30));
         return 0;
+    case "enroll-seed" when args.Length >= 5:
+        await EnrollmentLoad.SeedForExternalLoadAsync(args[1], Count(2)!.Value, args[3], args[4]);
+        return 0;
+    case "enroll-check" when args.Length >= 3:
+        return await EnrollmentLoad.CheckExternalLoadAsync(args[1], args[2]);
     default:
-        Console.Error.WriteLine("usage: expiry-scan [n] | crl-build [n] | revocation-visibility [n] | sign-speed [s] | issue-speed [s] | enroll-load <url> <data-dir> [clients] [seconds] | bdn [args]");
+        Console.Error.WriteLine("usage: expiry-scan [n] | crl-build [n] | revocation-visibility [n] | sign-speed [s] | issue-speed [s] | enroll-load <url> <data-dir> [clients] [seconds] | enroll-seed <data-dir> <count> <tokens> <bodies> | enroll-check <data-dir> <serials-dir> | bdn [args]");
         return 2;
 }

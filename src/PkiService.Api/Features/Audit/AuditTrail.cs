@@ -8,7 +8,13 @@ using PkiService.Persistence.Entities;
 namespace PkiService.Api.Features.Audit;
 
 /// <summary>What happened, by whom, to what.</summary>
-public sealed record AuditEntry(string Actor, string Action, string? Target, bool Success, string? Details = null);
+/// <param name="Actor">Who: an API key, an enrollment token, a certificate, the system or anonymous.</param>
+/// <param name="Action">What, such as <c>certificate.issue</c>.</param>
+/// <param name="Target">What it was done to (a serial, a key id), if anything.</param>
+/// <param name="Success">Whether it succeeded.</param>
+/// <param name="Details">Free text for the reader of the trail; never secrets.</param>
+/// <param name="ClientIp">The client's address; when null, the current request's (if any).</param>
+public sealed record AuditEntry(string Actor, string Action, string? Target, bool Success, string? Details = null, string? ClientIp = null);
 
 /// <summary>
 /// Appends security events to the hash-chained audit table. Inside a caller's transaction the row joins it (so
@@ -23,6 +29,9 @@ public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextA
     /// <summary>The actor for the current request's API key, or <see cref="Anonymous"/>.</summary>
     public string CurrentApiKeyActor =>
         http.HttpContext?.User.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim) is { } id ? ApiKeyActor(id) : Anonymous;
+
+    /// <summary>The current request's client address, for entries appended after the request's scope (group commit).</summary>
+    public string? CurrentClientIp => http.HttpContext?.Connection.RemoteIpAddress?.ToString();
 
     public static string ApiKeyActor(string keyId) => "apikey:" + keyId;
 
@@ -62,7 +71,7 @@ public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextA
             entry.Action,
             entry.Target,
             entry.Success ? "success" : "failure",
-            http.HttpContext?.Connection.RemoteIpAddress?.ToString(),
+            entry.ClientIp ?? CurrentClientIp,
             entry.Details);
         db.AuditEvents.Add(new AuditEventRecord
         {

@@ -8,9 +8,10 @@ using PkiService.Persistence.Entities;
 namespace PkiService.Api.Features.Enrollment;
 
 /// <summary>
-/// The step every issuance shares (enrollment, renewal, the service's own TLS listener): draw an unused serial, sign
-/// with the issuing CA and add the record to the context. The caller owns the transaction and the commit, so a
-/// certificate is never handed out before its record is stored.
+/// The step every issuance shares (enrollment, renewal, the service's own TLS listener): draw a serial, sign with the
+/// issuing CA and build the record. <see cref="IssueAndAddAsync"/> also checks the serial and adds the record to the
+/// caller's context, whose transaction and commit the caller owns; enrollment hands the signed record to
+/// <see cref="IssuanceCommitter"/> instead. Either way a certificate is never handed out before its record is stored.
 /// </summary>
 public sealed partial class CertificateIssuer(
     PkiDbContext db,
@@ -31,24 +32,35 @@ public sealed partial class CertificateIssuer(
         string? contactEmail,
         CancellationToken cancellationToken)
     {
-        IssuedCertificate? issued = null;
-        for (var attempt = 0; attempt < SerialAttempts && issued is null; attempt++)
+        for (var attempt = 0; attempt < SerialAttempts; attempt++)
         {
-            var serial = SerialNumber.NewRandom();
+            var (issued, record) = Sign(request, names, profile, validity, enrollmentTokenId, contactEmail);
             // RFC 5280 4.1.2.2: serials are unique per CA. A 128-bit collision is practically impossible, but checked anyway.
-            if (await db.Certificates.AnyAsync(c => c.SerialNumber == serial.Hex, cancellationToken))
+            if (await db.Certificates.AnyAsync(c => c.SerialNumber == record.SerialNumber, cancellationToken))
             {
-                LogSerialCollision(logger, serial.Hex);
+                LogSerialCollision(logger, record.SerialNumber);
                 continue;
             }
-            issued = issuingAuthority.Issue(new IssuanceOrder(serial, request, names, profile, validity));
+            db.Certificates.Add(record);
+            return issued;
         }
-        if (issued is null)
-        {
-            throw new InvalidOperationException("Could not draw an unused serial number.");
-        }
+        throw new InvalidOperationException("Could not draw an unused serial number.");
+    }
 
-        db.Certificates.Add(new CertificateRecord
+    /// <summary>
+    /// Draws a random serial and signs, without touching the database; the record it returns is not yet stored and its
+    /// serial not yet checked for uniqueness (whoever stores it does both in one transaction).
+    /// </summary>
+    public (IssuedCertificate Issued, CertificateRecord Record) Sign(
+        CertificationRequest request,
+        NameAuthorization names,
+        CertificateProfile profile,
+        TimeSpan? validity,
+        string? enrollmentTokenId,
+        string? contactEmail)
+    {
+        var issued = issuingAuthority.Issue(new IssuanceOrder(SerialNumber.NewRandom(), request, names, profile, validity));
+        var record = new CertificateRecord
         {
             SerialNumber = issued.SerialNumber.Hex,
             IssuerFingerprint = hierarchy.Issuing.Fingerprint,
@@ -63,8 +75,8 @@ public sealed partial class CertificateIssuer(
             Der = issued.Der,
             EnrollmentTokenId = enrollmentTokenId,
             ContactEmail = contactEmail,
-        });
-        return issued;
+        };
+        return (issued, record);
     }
 
     [LoggerMessage(EventId = 3102, EventName = "SerialCollision", Level = LogLevel.Warning,

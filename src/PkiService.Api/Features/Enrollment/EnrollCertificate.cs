@@ -28,19 +28,27 @@ public sealed record EnrollmentResponse(string SerialNumber, string Certificate,
 public sealed record EnrollCertificate(string? Token, string? Csr, string? Validity) : ICommand<EnrollmentResponse>;
 
 /// <summary>
-/// Checks the token, then the CSR, then in one transaction consumes the token and stores the certificate.
-/// Nothing is consumed when any check fails, and nothing is returned before the commit.
+/// Checks the token, then the CSR, signs, then has <see cref="IssuanceCommitter"/> consume the token and store the
+/// certificate in one transaction. Nothing is consumed when any check fails, and nothing is returned before the commit.
 /// </summary>
 public sealed partial class EnrollCertificateHandler(
     PkiDbContext db,
     AuditTrail audit,
     CertificateIssuer issuer,
+    IssuanceCommitter committer,
     CaHierarchy hierarchy,
     TimeProvider time,
     PkiMetrics metrics,
     ILogger<EnrollCertificateHandler> logger)
     : ICommandHandler<EnrollCertificate, EnrollmentResponse>
 {
+    private const int SerialAttempts = 5;
+
+    /// <summary>Compiled once: the look-up runs on every enrollment, and translating it each time costs more than running it.</summary>
+    private static readonly Func<PkiDbContext, byte[], CancellationToken, Task<EnrollmentTokenRecord?>> TokenBySecretHash =
+        EF.CompileAsyncQuery((PkiDbContext db, byte[] hash, CancellationToken _) =>
+            db.EnrollmentTokens.AsNoTracking().FirstOrDefault(t => t.SecretHash == hash));
+
     public async ValueTask<EnrollmentResponse> Handle(EnrollCertificate command, CancellationToken cancellationToken)
     {
         EnrollmentTokenRecord? token = null;
@@ -76,26 +84,28 @@ public sealed partial class EnrollCertificateHandler(
         // Resolve once before the transaction so a name the token does not allow is refused without touching the token.
         names.Resolve(request, profile);
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var now = time.GetUtcNow().UtcDateTime;
-        // Consume the token only if it is still unused and unexpired: with the write lock held, two requests
-        // racing for one token cannot both get here with a row updated.
-        var consumed = await db.EnrollmentTokens
-            .Where(t => t.Id == token.Id && t.UsedAt == null && t.RevokedAt == null && t.ExpiresAt > now)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, now), cancellationToken);
-        if (consumed != 1)
+        // Sign outside any lock, then let the committer consume the token and store the record in a shared transaction
+        // (group commit). The response is built only from a committed record.
+        for (var attempt = 0; attempt < SerialAttempts; attempt++)
         {
-            throw new AuthenticationFailedException("The enrollment token has already been used, revoked or has expired; ask for a new one.");
+            var (issued, record) = issuer.Sign(request, names, profile, validity, token.Id, token.ContactEmail);
+            var outcome = await committer.CommitAsync(new PendingIssuance(record, token.Id, new AuditEntry(
+                AuditTrail.TokenActor(token.Id), "certificate.issue", issued.SerialNumber.Hex, Success: true,
+                $"{issued.Subject}, profile {issued.Profile}, key {request.KeyDescription}, notAfter {issued.NotAfter:O}; token consumed",
+                audit.CurrentClientIp)));
+            switch (outcome)
+            {
+                case IssuanceCommitOutcome.Committed:
+                    LogIssued(logger, issued.SerialNumber.Hex, issued.Subject, issued.Profile, token.Id, issued.NotAfter, request.KeyDescription);
+                    return new EnrollmentResponse(issued.SerialNumber.Hex, issued.Pem, hierarchy.ChainPem, issued.NotBefore, issued.NotAfter);
+                case IssuanceCommitOutcome.TokenNotUsable:
+                    throw new AuthenticationFailedException("The enrollment token has already been used, revoked or has expired; ask for a new one.");
+                case IssuanceCommitOutcome.SerialTaken:
+                    LogSerialCollision(logger, issued.SerialNumber.Hex);
+                    break;
+            }
         }
-
-        var issued = await issuer.IssueAndAddAsync(request, names, profile, validity, token.Id, token.ContactEmail, cancellationToken);
-        await audit.AppendAsync(new AuditEntry(AuditTrail.TokenActor(token.Id), "certificate.issue", issued.SerialNumber.Hex, Success: true,
-            $"{issued.Subject}, profile {issued.Profile}, key {request.KeyDescription}, notAfter {issued.NotAfter:O}; token consumed"), cancellationToken);
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-
-        LogIssued(logger, issued.SerialNumber.Hex, issued.Subject, issued.Profile, token.Id, issued.NotAfter, request.KeyDescription);
-        return new EnrollmentResponse(issued.SerialNumber.Hex, issued.Pem, hierarchy.ChainPem, issued.NotBefore, issued.NotAfter);
+        throw new InvalidOperationException("Could not draw an unused serial number.");
     }
 
     private async Task<EnrollmentTokenRecord> FindUsableTokenAsync(string? presented, CancellationToken cancellationToken)
@@ -105,7 +115,7 @@ public sealed partial class EnrollCertificateHandler(
             throw new AuthenticationFailedException("Send the enrollment token as 'Authorization: Bearer <token>'.");
         }
         var hash = Secrets.Hash(presented);
-        var token = await db.EnrollmentTokens.AsNoTracking().FirstOrDefaultAsync(t => t.SecretHash == hash, cancellationToken);
+        var token = await TokenBySecretHash(db, hash, cancellationToken);
         if (token is null || !Secrets.Matches(token.SecretHash, presented))
         {
             throw new AuthenticationFailedException("The enrollment token is not valid.");
@@ -120,4 +130,8 @@ public sealed partial class EnrollCertificateHandler(
     [LoggerMessage(EventId = 3101, EventName = "CertificateIssued", Level = LogLevel.Information,
         Message = "Issued {SerialNumber} to {Subject} (profile {Profile}, token {TokenId}, key {KeyDescription}), valid until {NotAfter:O}")]
     private static partial void LogIssued(ILogger logger, string serialNumber, string subject, string profile, string tokenId, DateTimeOffset notAfter, string keyDescription);
+
+    [LoggerMessage(EventId = 3103, EventName = "EnrollmentSerialCollision", Level = LogLevel.Warning,
+        Message = "Serial {SerialNumber} already exists; signing again with another")]
+    private static partial void LogSerialCollision(ILogger logger, string serialNumber);
 }
