@@ -29,6 +29,35 @@ public sealed class ConcurrencyAndRestartTests
             listed.UnionWith(json.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("serialNumber").GetString()!));
         }
         Assert.True(listed.SetEquals(serials));
+
+        // Group commit stores many enrollments' audit events in one transaction: the chain must still verify,
+        // with one issue event per certificate.
+        var verification = await admin.GetFromJsonAsync<JsonElement>("/api/v1/audit/verify");
+        Assert.True(verification.GetProperty("valid").GetBoolean());
+        var issued = await admin.GetFromJsonAsync<JsonElement>("/api/v1/audit?action=certificate.issue&pageSize=100");
+        var targets = issued.GetProperty("items").EnumerateArray()
+            .Where(i => i.GetProperty("outcome").GetString() == "success")
+            .Select(i => i.GetProperty("target").GetString()!)
+            .ToHashSet();
+        Assert.True(targets.SetEquals(serials));
+    }
+
+    [Fact]
+    public async Task Enroll_OneTokenRacedByEightRequests_ExactlyOneCertificate()
+    {
+        using var factory = new PkiApiFactory();
+        var token = await factory.CreateTokenAsync("raced");
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => factory.EnrollAsync(token, Csrs.P256("raced"))));
+
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        foreach (var refused in responses.Where(r => r.StatusCode != HttpStatusCode.Created))
+        {
+            await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Unauthorized);
+        }
+        using var admin = factory.CreateAdminClient();
+        var json = await admin.GetFromJsonAsync<JsonElement>("/api/v1/certificates?pageSize=20");
+        Assert.Equal(1, json.GetProperty("total").GetInt32());
     }
 
     [Fact]
