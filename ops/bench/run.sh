@@ -46,7 +46,7 @@ dotnet "$api_dll" --urls "$base" --Pki:DataDirectory="$work/data" --Pki:PublicBa
   --Admin:BootstrapApiKey="$key" --Pki:MtlsUrl= --Benchmark:StaticEndpoint=true \
   --RateLimits:PublicPerSecond=100000000 --RateLimits:EnrollmentPerMinute=100000000 \
   --Logging:LogLevel:Default=Warning >"$work/service.log" 2>&1 &
-service_pid=$!; pids+=("$service_pid")
+service_pid=$!; pids+=("$service_pid"); disown "$service_pid"  # disowned: no "Killed" job notice at cleanup
 for _ in $(seq 1 120); do curl -fs "$base/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
 curl -fs "$base/health/ready" >/dev/null || { cat "$work/service.log"; exit 1; }
 sleep 2
@@ -113,7 +113,7 @@ printf 'V\t301231235959Z\t\t1234\tunknown\t/CN=x\n' >"$work/ossl/index.txt"
 openssl ocsp -issuer "$work/ossl/ca.pem" -serial 0x1234 -no_nonce -reqout "$work/ossl/req.der" >/dev/null 2>&1
 ossl_port=$(free_port)
 openssl ocsp -index "$work/ossl/index.txt" -port "$ossl_port" -rsigner "$work/ossl/ca.pem" -rkey "$work/ossl/ca.key" -CA "$work/ossl/ca.pem" -multi 2 -ignore_err >"$work/ossl/log" 2>&1 &
-pids+=("$!")
+pids+=("$!"); disown "$!"
 for _ in $(seq 1 50); do curl -s -o /dev/null --data-binary @"$work/ossl/req.der" -H 'Content-Type: application/ocsp-request' "http://127.0.0.1:$ossl_port/" && break; sleep 0.1; done
 ab_rps() { ab -q -n "$ab_requests" -c 16 -p "$1" -T application/ocsp-request "$2" 2>/dev/null | awk '/Requests per second/ {printf "%d", $4}'; }
 ossl_rps=$(ab_rps "$work/ossl/req.der" "http://127.0.0.1:$ossl_port/")

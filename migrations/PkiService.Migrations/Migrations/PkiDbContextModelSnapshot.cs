@@ -166,6 +166,8 @@ namespace PkiService.Migrations.Migrations
 
                     b.HasIndex("Status", "NotAfter");
 
+                    b.HasIndex("Status", "RevokedAt");
+
                     b.ToTable("Certificates", (string)null);
                 });
 

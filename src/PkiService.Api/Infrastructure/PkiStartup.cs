@@ -18,12 +18,28 @@ public static partial class PkiStartup
     public const string BootstrapApiKeyFile = "admin-api-key";
 
     /// <summary>
-    /// Start-up (migrations, EF Core's model, CA keys, the first CRLs) leaves garbage the GC would otherwise keep
-    /// committed until the next collection, which an idle service may not have for a long time. One aggressive,
-    /// compacting collection returns it to the operating system before the first request.
+    /// Start-up (migrations, EF Core's model, CA keys, the first CRLs, then the background jobs' first passes) leaves
+    /// garbage the GC would otherwise keep committed until its next collection, which an idle service may not have for a
+    /// long time. One aggressive, compacting collection once the host has started and those first passes have had a
+    /// moment returns it to the operating system.
     /// </summary>
     public static void ReleaseStartupMemory(this WebApplication app) =>
+        app.Lifetime.ApplicationStarted.Register(() => _ = ReleaseOnceSettledAsync(app.Lifetime.ApplicationStopping));
+
+    private static readonly TimeSpan StartupSettleTime = TimeSpan.FromSeconds(1);
+
+    private static async Task ReleaseOnceSettledAsync(CancellationToken stopping)
+    {
+        try
+        {
+            await Task.Delay(StartupSettleTime, stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
 
     public static async Task InitializePkiAsync(this WebApplication app, CancellationToken cancellationToken = default)
     {

@@ -14,6 +14,8 @@ internal sealed class CertificateRecordConfiguration : IEntityTypeConfiguration<
         // RFC 5280 4.1.2.2: a serial is unique per issuer; we enforce it across the whole service.
         builder.HasIndex(c => c.SerialNumber).IsUnique();
         builder.HasIndex(c => new { c.Status, c.NotAfter });
+        // Delta CRLs and the complete CRL's refresh after a revocation read only the revocations since a time: O(changes).
+        builder.HasIndex(c => new { c.Status, c.RevokedAt });
         builder.Property(c => c.Status).HasConversion<string>().HasMaxLength(16);
     }
 }
