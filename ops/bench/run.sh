@@ -4,7 +4,7 @@
 # responder, raw .NET P-256 signing, in-process issuance), and prints one table: target, figure, PASS/FAIL.
 # It stops everything it started.
 #
-#   ops/bench/run.sh          full run (about 3 minutes; needs wrk, ab, openssl, curl, jq)
+#   ops/bench/run.sh          full run (about 3 minutes; needs wrk, ab, openssl, curl, jq, python3)
 #   ops/bench/run.sh smoke    a few seconds per step, no targets judged (CI runs this)
 set -euo pipefail
 mode="${1:-full}"
