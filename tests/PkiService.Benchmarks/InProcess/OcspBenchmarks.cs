@@ -1,4 +1,6 @@
 using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.Options;
+using PkiService.Api.Features.Ocsp;
 using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.Oiw;
 using Org.BouncyCastle.Asn1.X509;
@@ -9,7 +11,7 @@ using PkiService.Core.Revocation;
 
 namespace PkiService.Benchmarks.InProcess;
 
-/// <summary>OCSP: a response signed per request (nonce), a pre-built response, and the request parse the cache path skips.</summary>
+/// <summary>OCSP: a response signed per request (nonce), a pre-built response, a cache hit, and the request parse a cache hit skips.</summary>
 [MemoryDiagnoser]
 public class OcspBenchmarks
 {
@@ -19,6 +21,7 @@ public class OcspBenchmarks
     private byte[] _requestWithNonce = null!;
     private byte[] _requestWithoutNonce = null!;
     private OcspCacheKey _key;
+    private OcspResponseCache _cache = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -30,6 +33,9 @@ public class OcspBenchmarks
         _requestWithoutNonce = Request(serial, nonce: false);
         _requestWithNonce = Request(serial, nonce: true);
         _key = _responder.Parse(_requestWithoutNonce).CacheKey!.Value;
+        _cache = new OcspResponseCache(Options.Create(new OcspOptions()));
+        _cache.Add(_key, _responder.BuildResponse(_key, RevocationStatus.Good), _cache.Generation);
+        _cache.RememberRequest(_requestWithoutNonce, _key);
     }
 
     [GlobalCleanup]
@@ -41,6 +47,10 @@ public class OcspBenchmarks
 
     [Benchmark(Description = "parse request (what a cache hit skips)")]
     public ParsedOcspRequest Parse() => _responder.Parse(_requestWithoutNonce);
+
+    [Benchmark(Description = "cache hit: the same request bytes seen before")]
+    public OcspResponseCache.Entry CacheHit() =>
+        _cache.TryGetByRequest(_requestWithoutNonce, DateTimeOffset.UtcNow, out var entry) ? entry : throw new InvalidOperationException("cache miss");
 
     [Benchmark(Description = "build + sign response (pre-built path)")]
     public OcspReply BuildResponse() => _responder.BuildResponse(_key, RevocationStatus.Good);
