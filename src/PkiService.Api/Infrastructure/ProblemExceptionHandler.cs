@@ -23,6 +23,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             ConflictException e => (StatusCodes.Status409Conflict, e.Message, null),
             AuthenticationFailedException e => (StatusCodes.Status401Unauthorized, e.Message, null),
             BadHttpRequestException e => (e.StatusCode, BadRequestTitle(e), null),
+            ServiceStoppingException e => (StatusCodes.Status503ServiceUnavailable, e.Message, null),
             _ when FindDatabaseFailure(exception) is not null =>
                 (StatusCodes.Status503ServiceUnavailable, "The database is not available; retry later", (string?)null),
             _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred", null),

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using PkiService.Api.Features.Audit;
+using PkiService.Api.Infrastructure;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
 
@@ -46,7 +47,7 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
         var submission = new Submission(issuance, new TaskCompletionSource<IssuanceCommitOutcome>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!queue.Writer.TryWrite(submission))
         {
-            throw new InvalidOperationException("The service is stopping; enrollments are no longer accepted.");
+            throw new ServiceStoppingException("The service is stopping; retry the enrollment in a moment (the token was not used).");
         }
         return submission.Result.Task;
     }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using PkiService.Api.Features.Enrollment;
 using PkiService.Api.Tests.Support;
 using PkiService.Core.Authorities;
 
@@ -58,6 +60,21 @@ public sealed class ConcurrencyAndRestartTests
         using var admin = factory.CreateAdminClient();
         var json = await admin.GetFromJsonAsync<JsonElement>("/api/v1/certificates?pageSize=20");
         Assert.Equal(1, json.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task Enroll_WhileTheCommitterStops_Answers503AndStoresNothing()
+    {
+        using var factory = new PkiApiFactory();
+        var token = await factory.CreateTokenAsync("late");
+        await factory.Services.GetRequiredService<IssuanceCommitter>().StopAsync(CancellationToken.None);
+
+        var response = await factory.EnrollAsync(token, Csrs.P256("late"));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+        using var admin = factory.CreateAdminClient();
+        var json = await admin.GetFromJsonAsync<JsonElement>("/api/v1/certificates?pageSize=20");
+        Assert.Equal(0, json.GetProperty("total").GetInt32());
     }
 
     [Fact]
