@@ -34,6 +34,8 @@ public sealed partial class PkiMetrics
     private readonly Counter<long> _ocspRequests;
     private readonly Histogram<double> _ocspDuration;
     private readonly Histogram<double> _crlBuildDuration;
+    private readonly Histogram<int> _commitBatchSize;
+    private readonly Histogram<double> _commitDuration;
     private readonly Counter<long> _expiryWarnings;
     private readonly Lock _expiringLock = new();
     private (long Count, DateTimeOffset At)? _expiring;
@@ -53,6 +55,10 @@ public sealed partial class PkiMetrics
         _ocspRequests = meter.CreateCounter<long>("pki.ocsp.requests", description: "OCSP requests by answer: good, revoked, unknown, mixed, malformed, unauthorized, internal_error");
         _ocspDuration = meter.CreateHistogram<double>("pki.ocsp.request.duration", unit: "s", description: "Time to answer an OCSP request (parse, cache or look up, sign)");
         _crlBuildDuration = meter.CreateHistogram<double>("pki.crl.build.duration", unit: "s", description: "Time to build, number and sign both CRLs");
+        _commitBatchSize = meter.CreateHistogram<int>("pki.issuance.commit.batch_size", unit: "{enrollment}",
+            description: "Enrollments stored by one database transaction (group commit)",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+        _commitDuration = meter.CreateHistogram<double>("pki.issuance.commit.duration", unit: "s", description: "Time of one group-commit transaction, from BEGIN to COMMIT");
         _expiryWarnings = meter.CreateCounter<long>("pki.expiry.warnings", description: "Expiry warning delivery attempts by channel and outcome (sent, failed, given_up, passed)");
 
         meter.CreateObservableGauge("pki.crl.size", ObserveCrlSize, unit: "By", description: "DER size of the published CRL, by CA");
@@ -77,6 +83,12 @@ public sealed partial class PkiMetrics
     }
 
     public void CrlBuilt(TimeSpan elapsed) => _crlBuildDuration.Record(elapsed.TotalSeconds);
+
+    public void IssuanceCommitted(int enrollments, TimeSpan elapsed)
+    {
+        _commitBatchSize.Record(enrollments);
+        _commitDuration.Record(elapsed.TotalSeconds);
+    }
 
     public void ExpiryWarning(string channel, string outcome) =>
         _expiryWarnings.Add(1, new KeyValuePair<string, object?>("channel", channel), new KeyValuePair<string, object?>("outcome", outcome));

@@ -60,6 +60,9 @@ public sealed class MetricsEndpointTests
         Assert.Equal(1, PrometheusText.Value(text, "pki_ocsp_requests_total", ("status", "malformed")));
         Assert.Equal(5, PrometheusText.Value(text, "pki_ocsp_request_duration_seconds_count"));
         Assert.Equal(5, PrometheusText.Value(text, "pki_ocsp_request_duration_seconds_bucket", ("le", "+Inf")));
+        // Every enrollment that got a certificate went through a group commit.
+        Assert.Equal(3, PrometheusText.Value(text, "pki_issuance_commit_batch_size_sum"));
+        Assert.InRange(PrometheusText.Value(text, "pki_issuance_commit_duration_seconds_count") ?? 0, 1, 3);
         // Start-up publishes once, the revocation once more.
         Assert.Equal(2, PrometheusText.Value(text, "pki_crl_build_duration_seconds_count"));
         Assert.Equal(1, PrometheusText.Value(text, "pki_crl_entries", ("ca", "issuing-ca")));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using PkiService.Api.Features.Audit;
@@ -32,7 +33,8 @@ public enum IssuanceCommitOutcome
 /// <see cref="IssuanceCommitOutcome.Committed"/> before its commit, and a failed batch is retried one enrollment per
 /// transaction, so one bad record cannot fail the others.
 /// </summary>
-public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeProvider time, ILogger<IssuanceCommitter> logger) : BackgroundService
+public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeProvider time, PkiMetrics metrics, ILogger<IssuanceCommitter> logger)
+    : BackgroundService
 {
     /// <summary>At most this many enrollments share a transaction (bounds the lock hold time and the SQL parameter count).</summary>
     public const int MaxBatchSize = 256;
@@ -104,6 +106,7 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
 
     private async Task<IssuanceCommitOutcome[]> CommitInOneTransactionAsync(IReadOnlyList<Submission> batch)
     {
+        var started = Stopwatch.GetTimestamp();
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
         var audit = scope.ServiceProvider.GetRequiredService<AuditTrail>();
@@ -153,6 +156,7 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
         }
         await db.SaveChangesAsync(CancellationToken.None);
         await transaction.CommitAsync(CancellationToken.None);
+        metrics.IssuanceCommitted(batch.Count, Stopwatch.GetElapsedTime(started));
         return outcomes;
     }
 
