@@ -1,0 +1,36 @@
+using Microsoft.Extensions.DependencyInjection;
+using PkiService.Api.Tests.Support;
+using PkiService.Persistence;
+
+namespace PkiService.Api.Tests.Infrastructure;
+
+public sealed class DbContextPoolingTests
+{
+    /// <summary>
+    /// Contexts are pooled, and the group-commit writer turns automatic change detection off on the one it borrows.
+    /// A context handed out next must have it back on, or handlers that change tracked entities would save nothing.
+    /// </summary>
+    [Fact]
+    public void PooledContext_ComesBackWithDefaultChangeTracking()
+    {
+        using var factory = new PkiApiFactory();
+        _ = factory.CreateClient();
+        var borrowed = new HashSet<PkiDbContext>(ReferenceEqualityComparer.Instance);
+        var scopes = Enumerable.Range(0, 8).Select(_ => factory.Services.CreateScope()).ToList();
+        foreach (var scope in scopes)
+        {
+            var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
+            db.ChangeTracker.AutoDetectChangesEnabled = false;
+            borrowed.Add(db);
+        }
+        scopes.ForEach(s => s.Dispose());
+
+        // Background jobs may borrow some meanwhile, so check every context handed out, and that some were reused.
+        var again = Enumerable.Range(0, 8).Select(_ => factory.Services.CreateScope()).ToList();
+        var contexts = again.Select(s => s.ServiceProvider.GetRequiredService<PkiDbContext>()).ToList();
+
+        Assert.All(contexts, db => Assert.True(db.ChangeTracker.AutoDetectChangesEnabled));
+        Assert.Contains(contexts, borrowed.Contains);
+        again.ForEach(s => s.Dispose());
+    }
+}
