@@ -1,10 +1,11 @@
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using PkiService.Api.Tests.Support;
 using PkiService.Persistence;
 
 namespace PkiService.Api.Tests.Infrastructure;
 
-public sealed class DbContextPoolingTests
+public sealed class DatabaseConnectionTests
 {
     /// <summary>
     /// Contexts are pooled, and the group-commit writer turns automatic change detection off on the one it borrows.
@@ -32,5 +33,18 @@ public sealed class DbContextPoolingTests
         Assert.All(contexts, db => Assert.True(db.ChangeTracker.AutoDetectChangesEnabled));
         Assert.Contains(contexts, borrowed.Contains);
         again.ForEach(s => s.Dispose());
+    }
+
+    /// <summary>Every connection waits in SQLite's own busy handler for a held write lock (not in 150 ms driver sleeps).</summary>
+    [Fact]
+    public async Task Connections_HaveSqliteBusyTimeout()
+    {
+        using var factory = new PkiApiFactory();
+        using var scope = factory.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
+
+        var timeout = await db.Database.SqlQueryRaw<long>("SELECT timeout AS Value FROM pragma_busy_timeout").SingleAsync();
+
+        Assert.Equal(SqliteDatabase.BusyTimeoutMilliseconds, timeout);
     }
 }
