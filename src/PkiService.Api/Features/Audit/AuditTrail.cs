@@ -24,6 +24,8 @@ public sealed record AuditEntry(string Actor, string Action, string? Target, boo
 public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextAccessor http)
 {
     public const string System = "system";
+
+    private AuditEventRecord? _lastAdded;
     public const string Anonymous = "anonymous";
 
     /// <summary>The actor for the current request's API key, or <see cref="Anonymous"/>.</summary>
@@ -55,13 +57,10 @@ public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextA
 
     private async Task AddRowAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
-        // Rows added earlier in this unit of work but not yet saved come after the last saved row. Rows this context
-        // saved earlier are not a guide: other requests may have appended since.
-        var pending = db.ChangeTracker.Entries<AuditEventRecord>()
-            .Where(e => e.State == EntityState.Added)
-            .Select(e => e.Entity)
-            .OrderByDescending(e => e.Id)
-            .FirstOrDefault();
+        // A row this trail added that is not yet saved comes after the last saved row (the group-commit writer appends
+        // one per enrollment in one transaction). Once saved, or dropped with a rolled-back unit of work, it is not a
+        // guide: other requests may have appended since, so the last saved row is read again.
+        var pending = _lastAdded is { } added && db.Entry(added).State == EntityState.Added ? added : null;
         var last = pending ?? await db.AuditEvents.AsNoTracking().OrderByDescending(a => a.Id).FirstOrDefaultAsync(cancellationToken);
         var previousHash = last?.Hash ?? AuditChain.Genesis;
         var content = new AuditEntryContent(
@@ -73,7 +72,7 @@ public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextA
             entry.Success ? "success" : "failure",
             entry.ClientIp ?? CurrentClientIp,
             entry.Details);
-        db.AuditEvents.Add(new AuditEventRecord
+        _lastAdded = new AuditEventRecord
         {
             Id = content.Id,
             Time = content.Time.UtcDateTime,
@@ -85,6 +84,7 @@ public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextA
             Details = content.Details,
             PreviousHash = previousHash,
             Hash = AuditChain.Hash(previousHash, content),
-        });
+        };
+        db.AuditEvents.Add(_lastAdded);
     }
 }
