@@ -20,7 +20,8 @@ public sealed partial class CertificateIssuer(
     TimeProvider time,
     ILogger<CertificateIssuer> logger)
 {
-    private const int SerialAttempts = 5;
+    /// <summary>How many fresh serials an issuance tries before giving up (each collision is a 2^-128 event).</summary>
+    public const int SerialAttempts = 5;
 
     /// <summary>Signs the certificate and adds its (unsaved) record, with the token and contact it is attributed to.</summary>
     public async Task<IssuedCertificate> IssueAndAddAsync(
@@ -38,14 +39,20 @@ public sealed partial class CertificateIssuer(
             // RFC 5280 4.1.2.2: serials are unique per CA. A 128-bit collision is practically impossible, but checked anyway.
             if (await db.Certificates.AnyAsync(c => c.SerialNumber == record.SerialNumber, cancellationToken))
             {
-                LogSerialCollision(logger, record.SerialNumber);
+                ReportSerialCollision(record.SerialNumber);
                 continue;
             }
             db.Certificates.Add(record);
             return issued;
         }
-        throw new InvalidOperationException("Could not draw an unused serial number.");
+        throw NoUnusedSerial();
     }
+
+    /// <summary>Logs that a drawn serial was already taken; the caller signs again with another.</summary>
+    public void ReportSerialCollision(string serialNumber) => LogSerialCollision(logger, serialNumber);
+
+    /// <summary>The error when <see cref="SerialAttempts"/> serials in a row were all taken.</summary>
+    public static InvalidOperationException NoUnusedSerial() => new("Could not draw an unused serial number.");
 
     /// <summary>
     /// Draws a random serial and signs, without touching the database; the record it returns is not yet stored and its

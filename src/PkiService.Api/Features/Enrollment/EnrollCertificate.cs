@@ -42,8 +42,6 @@ public sealed partial class EnrollCertificateHandler(
     ILogger<EnrollCertificateHandler> logger)
     : ICommandHandler<EnrollCertificate, EnrollmentResponse>
 {
-    private const int SerialAttempts = 5;
-
     /// <summary>Compiled once: the look-up runs on every enrollment, and translating it each time costs more than running it.</summary>
     private static readonly Func<PkiDbContext, byte[], CancellationToken, Task<EnrollmentTokenRecord?>> TokenBySecretHash =
         EF.CompileAsyncQuery((PkiDbContext db, byte[] hash, CancellationToken _) =>
@@ -86,7 +84,7 @@ public sealed partial class EnrollCertificateHandler(
 
         // Sign outside any lock, then let the committer consume the token and store the record in a shared transaction
         // (group commit). The response is built only from a committed record.
-        for (var attempt = 0; attempt < SerialAttempts; attempt++)
+        for (var attempt = 0; attempt < CertificateIssuer.SerialAttempts; attempt++)
         {
             var (issued, record) = issuer.Sign(request, names, profile, validity, token.Id, token.ContactEmail);
             var outcome = await committer.CommitAsync(new PendingIssuance(record, token.Id, new AuditEntry(
@@ -101,11 +99,11 @@ public sealed partial class EnrollCertificateHandler(
                 case IssuanceCommitOutcome.TokenNotUsable:
                     throw new AuthenticationFailedException("The enrollment token has already been used, revoked or has expired; ask for a new one.");
                 case IssuanceCommitOutcome.SerialTaken:
-                    LogSerialCollision(logger, issued.SerialNumber.Hex);
+                    issuer.ReportSerialCollision(issued.SerialNumber.Hex);
                     break;
             }
         }
-        throw new InvalidOperationException("Could not draw an unused serial number.");
+        throw CertificateIssuer.NoUnusedSerial();
     }
 
     private async Task<EnrollmentTokenRecord> FindUsableTokenAsync(string? presented, CancellationToken cancellationToken)
@@ -130,8 +128,4 @@ public sealed partial class EnrollCertificateHandler(
     [LoggerMessage(EventId = 3101, EventName = "CertificateIssued", Level = LogLevel.Information,
         Message = "Issued {SerialNumber} to {Subject} (profile {Profile}, token {TokenId}, key {KeyDescription}), valid until {NotAfter:O}")]
     private static partial void LogIssued(ILogger logger, string serialNumber, string subject, string profile, string tokenId, DateTimeOffset notAfter, string keyDescription);
-
-    [LoggerMessage(EventId = 3103, EventName = "EnrollmentSerialCollision", Level = LogLevel.Warning,
-        Message = "Serial {SerialNumber} already exists; signing again with another")]
-    private static partial void LogSerialCollision(ILogger logger, string serialNumber);
 }
