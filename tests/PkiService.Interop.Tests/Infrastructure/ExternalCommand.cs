@@ -24,8 +24,8 @@ public static class ExternalCommand
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
-    public static async Task<CommandResult> RunAsync(
-        string fileName, IEnumerable<string> arguments, string? workingDirectory = null, TimeSpan? timeout = null)
+    /// <summary>A start without a shell, each argument passed as is, every stream redirected.</summary>
+    public static ProcessStartInfo StartInfo(string fileName, IEnumerable<string> arguments, string? workingDirectory)
     {
         var startInfo = new ProcessStartInfo(fileName)
         {
@@ -39,6 +39,13 @@ public static class ExternalCommand
         {
             startInfo.ArgumentList.Add(argument);
         }
+        return startInfo;
+    }
+
+    public static async Task<CommandResult> RunAsync(
+        string fileName, IEnumerable<string> arguments, string? workingDirectory = null, TimeSpan? timeout = null)
+    {
+        var startInfo = StartInfo(fileName, arguments, workingDirectory);
         var command = Describe(fileName, startInfo.ArgumentList);
 
         using var process = new Process { StartInfo = startInfo };
