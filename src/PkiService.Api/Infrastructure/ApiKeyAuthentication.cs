@@ -3,7 +3,8 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using PkiService.Api.Features.Audit;
+using PkiService.Api.Audit;
+using PkiService.Api.Authentication;
 using PkiService.Persistence;
 
 namespace PkiService.Api.Infrastructure;
@@ -21,8 +22,6 @@ public sealed partial class ApiKeyAuthenticationHandler(
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
-    public const string RoleClaim = ClaimTypes.Role;
-    public const string KeyIdClaim = "api_key_id";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -49,7 +48,7 @@ public sealed partial class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail("The API key is not valid.");
         }
         var identity = new ClaimsIdentity(
-            [new Claim(KeyIdClaim, key.Id), new Claim(ClaimTypes.Name, key.Name), new Claim(RoleClaim, key.Role)],
+            [new Claim(PkiClaims.KeyId, key.Id), new Claim(ClaimTypes.Name, key.Name), new Claim(PkiClaims.Role, key.Role)],
             SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
@@ -73,32 +72,4 @@ public sealed partial class ApiKeyAuthenticationHandler(
     [LoggerMessage(EventId = 2001, EventName = "ApiKeyRejected", Level = LogLevel.Warning,
         Message = "Rejected an API key from {ClientIp}")]
     private static partial void LogRejected(ILogger logger, string? clientIp);
-}
-
-/// <summary>API key roles.</summary>
-public static class ApiRoles
-{
-    /// <summary>Everything.</summary>
-    public const string Admin = "admin";
-
-    /// <summary>Create enrollment tokens only.</summary>
-    public const string Enroller = "enroller";
-
-    /// <summary>Read-only: certificates, notifications, audit.</summary>
-    public const string Auditor = "auditor";
-
-    public static readonly string[] All = [Admin, Enroller, Auditor];
-}
-
-/// <summary>Authorization policies, one per kind of admin call.</summary>
-public static class ApiPolicies
-{
-    /// <summary>Changes state or manages keys: admin only.</summary>
-    public const string Admin = "admin";
-
-    /// <summary>Creates enrollment tokens: admin or enroller.</summary>
-    public const string Enroll = "enroll";
-
-    /// <summary>Reads inventory, deliveries and audit: admin or auditor.</summary>
-    public const string Read = "read";
 }

@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Expiry;
 using PkiService.Api.Features.Ocsp;
@@ -8,6 +7,8 @@ using PkiService.Api.Features.Renewal;
 using PkiService.Core.Authorities;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
+using PkiService.Api.Audit;
+using PkiService.Api.Authentication;
 
 namespace PkiService.Api.Infrastructure;
 

@@ -7,14 +7,15 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Expiry;
-using PkiService.Api.Features.Enrollment;
 using PkiService.Api.Features.Ocsp;
 using PkiService.Api.Features.Renewal;
 using PkiService.Core.Ocsp;
 using PkiService.Persistence;
+using PkiService.Api.Audit;
+using PkiService.Api.Authentication;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Infrastructure;
 

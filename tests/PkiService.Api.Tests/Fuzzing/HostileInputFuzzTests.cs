@@ -13,6 +13,7 @@ using PkiService.Api.Tests.Support;
 using Xunit.Abstractions;
 using BcBigInteger = Org.BouncyCastle.Math.BigInteger;
 using BcX509Certificate = Org.BouncyCastle.X509.X509Certificate;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Fuzzing;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using PkiService.Api.Tests.Support;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Infrastructure;
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using PkiService.Persistence;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Support;
 

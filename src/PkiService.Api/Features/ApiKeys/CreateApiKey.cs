@@ -1,8 +1,8 @@
 using Mediator;
-using PkiService.Api.Features.Audit;
 using PkiService.Api.Infrastructure;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
+using PkiService.Api.Audit;
 
 namespace PkiService.Api.Features.ApiKeys;
 

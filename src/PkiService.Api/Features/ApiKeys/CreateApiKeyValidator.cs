@@ -1,5 +1,6 @@
 using FluentValidation;
 using PkiService.Api.Infrastructure;
+using PkiService.Api.Authentication;
 
 namespace PkiService.Api.Features.ApiKeys;
 

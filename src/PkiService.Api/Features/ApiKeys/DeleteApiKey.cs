@@ -1,9 +1,10 @@
 using Mediator;
 using Microsoft.EntityFrameworkCore;
-using PkiService.Api.Features.Audit;
 using PkiService.Api.Infrastructure;
 using PkiService.Core.Errors;
 using PkiService.Persistence;
+using PkiService.Api.Audit;
+using PkiService.Api.Authentication;
 
 namespace PkiService.Api.Features.ApiKeys;
 

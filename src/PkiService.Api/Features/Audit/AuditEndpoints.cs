@@ -1,6 +1,7 @@
 using Mediator;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PkiService.Api.Infrastructure;
+using PkiService.Api.Authentication;
 
 namespace PkiService.Api.Features.Audit;
 

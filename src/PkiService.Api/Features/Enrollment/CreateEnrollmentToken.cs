@@ -1,9 +1,9 @@
 using Mediator;
-using PkiService.Api.Features.Audit;
 using PkiService.Api.Infrastructure;
 using PkiService.Core.Primitives;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
+using PkiService.Api.Audit;
 
 namespace PkiService.Api.Features.Enrollment;
 

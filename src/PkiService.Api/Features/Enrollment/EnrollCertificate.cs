@@ -1,5 +1,4 @@
 using PkiService.Core.Errors;
-using PkiService.Api.Features.Audit;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
 using PkiService.Api.Infrastructure;
@@ -8,6 +7,8 @@ using PkiService.Core.Issuance;
 using PkiService.Core.Primitives;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
+using PkiService.Api.Audit;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Features.Enrollment;
 
@@ -15,14 +16,6 @@ namespace PkiService.Api.Features.Enrollment;
 /// <param name="Csr">PEM PKCS#10 certification request.</param>
 /// <param name="Validity">Optional ISO 8601 duration such as P90D; capped by the profile's maximum.</param>
 public sealed record EnrollRequest(string? Csr, string? Validity);
-
-/// <summary>An issued certificate, returned only once its record is committed.</summary>
-/// <param name="SerialNumber">Uppercase hexadecimal serial.</param>
-/// <param name="Certificate">The certificate, PEM.</param>
-/// <param name="Chain">Issuing CA then root, PEM.</param>
-/// <param name="NotBefore">Start of validity.</param>
-/// <param name="NotAfter">End of validity.</param>
-public sealed record EnrollmentResponse(string SerialNumber, string Certificate, string Chain, DateTimeOffset NotBefore, DateTimeOffset NotAfter);
 
 /// <summary>Enrolls a CSR with a one-time token.</summary>
 public sealed record EnrollCertificate(string? Token, string? Csr, string? Validity) : ICommand<EnrollmentResponse>;

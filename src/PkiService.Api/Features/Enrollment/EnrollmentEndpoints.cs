@@ -3,6 +3,8 @@ using Mediator;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using PkiService.Api.Infrastructure;
+using PkiService.Api.Authentication;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Features.Enrollment;
 
@@ -84,7 +86,7 @@ public static class EnrollmentEndpoints
     private static async Task<Created<CreateEnrollmentTokenResponse>> CreateTokenAsync(
         CreateEnrollmentTokenRequest body, ClaimsPrincipal user, IMediator mediator, CancellationToken cancellationToken)
     {
-        var response = await mediator.Send(new CreateEnrollmentToken(body, user.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim)), cancellationToken);
+        var response = await mediator.Send(new CreateEnrollmentToken(body, user.FindFirstValue(PkiClaims.KeyId)), cancellationToken);
         return TypedResults.Created($"/api/v1/enrollment-tokens/{response.Id}", response);
     }
 }

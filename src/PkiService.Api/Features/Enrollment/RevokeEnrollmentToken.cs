@@ -1,8 +1,8 @@
 using Mediator;
 using Microsoft.EntityFrameworkCore;
-using PkiService.Api.Features.Audit;
 using PkiService.Core.Errors;
 using PkiService.Persistence;
+using PkiService.Api.Audit;
 
 namespace PkiService.Api.Features.Enrollment;
 

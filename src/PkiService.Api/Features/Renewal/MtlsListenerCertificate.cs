@@ -1,11 +1,11 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
-using PkiService.Api.Features.Enrollment;
 using PkiService.Api.Infrastructure;
 using PkiService.Core.Authorities;
 using PkiService.Core.Issuance;
 using PkiService.Persistence;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Features.Renewal;
 

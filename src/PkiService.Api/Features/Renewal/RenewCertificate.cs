@@ -1,5 +1,4 @@
 using PkiService.Core.Errors;
-using PkiService.Api.Features.Audit;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Mediator;
@@ -11,6 +10,8 @@ using PkiService.Core.Issuance;
 using PkiService.Core.Primitives;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
+using PkiService.Api.Audit;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Features.Renewal;
 

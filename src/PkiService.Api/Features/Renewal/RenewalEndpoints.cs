@@ -2,6 +2,7 @@ using Mediator;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using PkiService.Api.Features.Enrollment;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Features.Renewal;
 

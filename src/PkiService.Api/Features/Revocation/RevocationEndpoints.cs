@@ -2,6 +2,7 @@ using Mediator;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PkiService.Api.Features.Certificates;
 using PkiService.Api.Infrastructure;
+using PkiService.Api.Authentication;
 
 namespace PkiService.Api.Features.Revocation;
 

@@ -1,6 +1,5 @@
 using Mediator;
 using Microsoft.EntityFrameworkCore;
-using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.Certificates;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Ocsp;
@@ -10,6 +9,7 @@ using PkiService.Core.Primitives;
 using PkiService.Core.Revocation;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
+using PkiService.Api.Audit;
 
 namespace PkiService.Api.Features.Revocation;
 

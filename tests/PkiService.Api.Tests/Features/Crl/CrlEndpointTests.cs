@@ -4,6 +4,7 @@ using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.X509;
 using PkiService.Api.Tests.Support;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Features.Crl;
 

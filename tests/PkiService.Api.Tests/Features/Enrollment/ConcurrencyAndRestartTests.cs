@@ -2,9 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using PkiService.Api.Features.Enrollment;
 using PkiService.Api.Tests.Support;
 using PkiService.Core.Authorities;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Features.Enrollment;
 

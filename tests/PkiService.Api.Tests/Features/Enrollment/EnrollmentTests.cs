@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using PkiService.Api.Tests.Support;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Features.Enrollment;
 

@@ -7,6 +7,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using PkiService.Api.Features.Expiry;
 using PkiService.Api.Tests.Support;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Features.Expiry;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Org.BouncyCastle.Ocsp;
 using PkiService.Api.Tests.Support;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Features.Ocsp;
 

@@ -9,6 +9,7 @@ using PkiService.Api.Features.Renewal;
 using PkiService.Api.Tests.Support;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Features.Renewal;
 

@@ -4,8 +4,9 @@ using PkiService.Api.Infrastructure;
 using PkiService.Core.Audit;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
+using PkiService.Api.Authentication;
 
-namespace PkiService.Api.Features.Audit;
+namespace PkiService.Api.Audit;
 
 /// <summary>What happened, by whom, to what.</summary>
 /// <param name="Actor">Who: an API key, an enrollment token, a certificate, the system or anonymous.</param>
@@ -30,7 +31,7 @@ public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextA
 
     /// <summary>The actor for the current request's API key, or <see cref="Anonymous"/>.</summary>
     public string CurrentApiKeyActor =>
-        http.HttpContext?.User.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim) is { } id ? ApiKeyActor(id) : Anonymous;
+        http.HttpContext?.User.FindFirstValue(PkiClaims.KeyId) is { } id ? ApiKeyActor(id) : Anonymous;
 
     /// <summary>The current request's client address, for entries appended after the request's scope (group commit).</summary>
     public string? CurrentClientIp => http.HttpContext?.Connection.RemoteIpAddress?.ToString();

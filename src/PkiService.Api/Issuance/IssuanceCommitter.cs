@@ -1,12 +1,12 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
-using PkiService.Api.Features.Audit;
 using PkiService.Api.Infrastructure;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
+using PkiService.Api.Audit;
 
-namespace PkiService.Api.Features.Enrollment;
+namespace PkiService.Api.Issuance;
 
 /// <summary>A signed certificate waiting to be stored, with the token it consumes and the audit event it records.</summary>
 public sealed record PendingIssuance(CertificateRecord Certificate, string TokenId, AuditEntry Audit);

@@ -5,7 +5,7 @@ using PkiService.Core.Primitives;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
 
-namespace PkiService.Api.Features.Enrollment;
+namespace PkiService.Api.Issuance;
 
 /// <summary>
 /// The step every issuance shares (enrollment, renewal, the service's own TLS listener): draw a serial, sign with the
