@@ -29,6 +29,9 @@ namespace PkiService.Migrations.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("NamePolicy")
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTime?>("RevokedAt")
                         .HasColumnType("TEXT");
 
@@ -69,6 +72,9 @@ namespace PkiService.Migrations.Migrations
 
                     b.Property<byte[]>("Hash")
                         .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<byte[]>("Mac")
                         .HasColumnType("BLOB");
 
                     b.Property<string>("Outcome")
@@ -206,6 +212,9 @@ namespace PkiService.Migrations.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<TimeSpan?>("MaxValidity")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Profile")

@@ -14,4 +14,10 @@ public sealed class ApiKeyRecord
     public DateTime CreatedAt { get; set; }
 
     public DateTime? RevokedAt { get; set; }
+
+    /// <summary>
+    /// The name policy every enrollment token this key creates must fit (allowed names, profiles, maximum validity),
+    /// as JSON; null means no restriction beyond the key's role.
+    /// </summary>
+    public string? NamePolicy { get; set; }
 }

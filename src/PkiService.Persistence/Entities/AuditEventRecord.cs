@@ -31,4 +31,10 @@ public sealed class AuditEventRecord
     public required byte[] PreviousHash { get; set; }
 
     public required byte[] Hash { get; set; }
+
+    /// <summary>
+    /// A keyed MAC over <see cref="Hash"/> under a key the database does not hold, so that whoever can write the
+    /// database cannot recompute a forged chain; null on rows written before the MAC was introduced.
+    /// </summary>
+    public byte[]? Mac { get; set; }
 }

@@ -27,6 +27,9 @@ public sealed class EnrollmentTokenRecord
     /// <summary>When an admin revoked the token before use; a revoked token is refused like a used one.</summary>
     public DateTime? RevokedAt { get; set; }
 
+    /// <summary>The longest validity a certificate enrolled (or renewed) under this token may get; null means the profile's maximum.</summary>
+    public TimeSpan? MaxValidity { get; set; }
+
     /// <summary>The admin API key that created the token.</summary>
     public string? CreatedByApiKeyId { get; set; }
 }
