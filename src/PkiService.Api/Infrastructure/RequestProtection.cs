@@ -13,6 +13,9 @@ public sealed class RateLimitOptions
     /// <summary>Enrollment calls per IP per minute.</summary>
     public int EnrollmentPerMinute { get; set; } = 300;
 
+    /// <summary>Renewal calls (<c>POST /api/v1/renew</c> on the mTLS listener) per IP per minute.</summary>
+    public int RenewalPerMinute { get; set; } = 120;
+
     /// <summary>
     /// Failed authentications (401) per (IP, presented credential) per minute; past it that credential gets 429 from that
     /// IP, while other credentials from the same IP still work.
@@ -44,6 +47,7 @@ public static class RequestProtection
 {
     public const string EnrollmentPolicy = "enrollment";
     public const string PublicPolicy = "public";
+    public const string RenewalPolicy = "renewal";
 
     /// <summary>No request body anywhere may exceed this; endpoints set smaller limits of their own.</summary>
     public const long MaxRequestBodyBytes = 1024 * 1024;
@@ -65,6 +69,11 @@ public static class RequestProtection
             limiter.AddPolicy(EnrollmentPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
                 ClientKey(http),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = options.EnrollmentPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            // The renewal endpoint is all the mTLS listener serves (anything else there is a 404 that touches nothing),
+            // and every renewal, refused or not, costs a chain build and a database read.
+            limiter.AddPolicy(RenewalPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
+                ClientKey(http),
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = options.RenewalPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
             limiter.AddPolicy(PublicPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
                 ClientKey(http),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = options.PublicPerSecond, Window = TimeSpan.FromSeconds(1), QueueLimit = 0 }));
