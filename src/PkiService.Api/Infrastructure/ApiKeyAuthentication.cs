@@ -18,7 +18,8 @@ public sealed partial class ApiKeyAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     PkiDbContext db,
-    AuditTrail audit)
+    AuditTrail audit,
+    AnonymousFailureAudit anonymousFailures)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -44,7 +45,8 @@ public sealed partial class ApiKeyAuthenticationHandler(
         if (key is null || key.RevokedAt is not null || !Secrets.Matches(key.SecretHash, presented))
         {
             LogRejected(Logger, Context.Connection.RemoteIpAddress?.ToString());
-            await audit.AppendAsync(new AuditEntry(AuditTrail.Anonymous, "auth.fail", Context.Request.Path, Success: false, "unknown or deleted API key"), Context.RequestAborted);
+            // Anyone can send these: summarized rather than one row each (the throttle bounds each address, not their number).
+            await anonymousFailures.RecordAsync(audit, new AuditEntry(AuditTrail.Anonymous, "auth.fail", Context.Request.Path, Success: false, "unknown or deleted API key"), Context.RequestAborted);
             return AuthenticateResult.Fail("The API key is not valid.");
         }
         var identity = new ClaimsIdentity(

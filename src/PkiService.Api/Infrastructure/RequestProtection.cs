@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.RateLimiting;
@@ -14,8 +13,24 @@ public sealed class RateLimitOptions
     /// <summary>Enrollment calls per IP per minute.</summary>
     public int EnrollmentPerMinute { get; set; } = 300;
 
-    /// <summary>Failed authentications (401) per IP per minute; past it every credentialed call from that IP gets 429.</summary>
+    /// <summary>Renewal calls (<c>POST /api/v1/renew</c> on the mTLS listener) per IP per minute.</summary>
+    public int RenewalPerMinute { get; set; } = 120;
+
+    /// <summary>
+    /// Failed authentications (401) per (IP, presented credential) per minute; past it that credential gets 429 from that
+    /// IP, while other credentials from the same IP still work.
+    /// </summary>
     public int AuthenticationFailuresPerMinute { get; set; } = 30;
+
+    /// <summary>
+    /// Failed authentications per IP per minute, whatever credentials were presented (so rotating them does not give
+    /// unlimited attempts); past it every credentialed call from that IP gets 429. Default: ten times
+    /// <see cref="AuthenticationFailuresPerMinute"/>.
+    /// </summary>
+    public int? AuthenticationFailuresPerAddressPerMinute { get; set; }
+
+    public int EffectiveAuthenticationFailuresPerAddressPerMinute =>
+        AuthenticationFailuresPerAddressPerMinute ?? (int)Math.Min(int.MaxValue, 10L * AuthenticationFailuresPerMinute);
 
     /// <summary>OCSP, CRL and CA certificate requests per IP per second (generous: gateways call on every handshake).</summary>
     public int PublicPerSecond { get; set; } = 5000;
@@ -32,6 +47,7 @@ public static class RequestProtection
 {
     public const string EnrollmentPolicy = "enrollment";
     public const string PublicPolicy = "public";
+    public const string RenewalPolicy = "renewal";
 
     /// <summary>No request body anywhere may exceed this; endpoints set smaller limits of their own.</summary>
     public const long MaxRequestBodyBytes = 1024 * 1024;
@@ -53,11 +69,18 @@ public static class RequestProtection
             limiter.AddPolicy(EnrollmentPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
                 ClientKey(http),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = options.EnrollmentPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            // The renewal endpoint is all the mTLS listener serves (anything else there is a 404 that touches nothing),
+            // and every renewal, refused or not, costs a chain build and a database read.
+            limiter.AddPolicy(RenewalPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
+                ClientKey(http),
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = options.RenewalPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
             limiter.AddPolicy(PublicPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
                 ClientKey(http),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = options.PublicPerSecond, Window = TimeSpan.FromSeconds(1), QueueLimit = 0 }));
         });
-        builder.Services.AddSingleton(new AuthenticationFailureThrottle(options.AuthenticationFailuresPerMinute));
+        builder.Services.AddSingleton(provider => new AuthenticationFailureThrottle(
+            options.AuthenticationFailuresPerMinute, options.EffectiveAuthenticationFailuresPerAddressPerMinute, provider.GetRequiredService<TimeProvider>()));
+        builder.AddTrustedProxies();
         builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new RequestTimeoutPolicy
         {
             Timeout = TimeSpan.FromSeconds(options.RequestTimeoutSeconds),
@@ -68,6 +91,8 @@ public static class RequestProtection
 
     public static WebApplication UseRequestProtection(this WebApplication app)
     {
+        // First: the throttle, the rate limits and the audit trail all see the client address it establishes.
+        app.UseTrustedProxies();
         app.Use(SecurityHeadersAsync);
         app.UseMiddleware<AuthenticationFailureThrottleMiddleware>();
         app.UseRateLimiter();
@@ -75,17 +100,20 @@ public static class RequestProtection
         return app;
     }
 
-    /// <summary>The partition key: the client's IP address.</summary>
+    /// <summary>
+    /// The partition key: the client's IP address (the one a trusted proxy forwarded, when <c>ForwardedHeaders</c> names
+    /// proxies; see <see cref="TrustedProxies"/>).
+    /// </summary>
     public static string ClientKey(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
-    public static Task WriteTooManyRequestsAsync(HttpContext http, TimeSpan retryAfter)
+    public static Task WriteTooManyRequestsAsync(HttpContext http, TimeSpan retryAfter, string title = "Too many requests from this address")
     {
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
         http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         return Results.Problem(
             statusCode: StatusCodes.Status429TooManyRequests,
-            title: "Too many requests from this address",
+            title: title,
             detail: $"Retry after {seconds} s.").ExecuteAsync(http);
     }
 
@@ -109,45 +137,5 @@ public static class RequestProtection
             return Task.CompletedTask;
         });
         return next();
-    }
-}
-
-/// <summary>Counts failed authentications (401 answers) per client IP in fixed one-minute windows.</summary>
-public sealed class AuthenticationFailureThrottle(int failuresPerMinute)
-{
-    private readonly PartitionedRateLimiter<string> _failures = PartitionedRateLimiter.Create<string, string>(ip =>
-        RateLimitPartition.GetFixedWindowLimiter(ip, _ => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = failuresPerMinute,
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-        }));
-
-    /// <summary>True when this IP has used up its failures for the current window.</summary>
-    public bool IsBlocked(string ip) => _failures.GetStatistics(ip) is { CurrentAvailablePermits: <= 0 };
-
-    /// <summary>Counts one failure.</summary>
-    public void RecordFailure(string ip) => _failures.AttemptAcquire(ip).Dispose();
-}
-
-/// <summary>Answers 429 to credentialed calls from an IP that failed authentication too often; counts each 401.</summary>
-public sealed class AuthenticationFailureThrottleMiddleware(RequestDelegate next, AuthenticationFailureThrottle throttle)
-{
-    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
-
-    public async Task InvokeAsync(HttpContext http)
-    {
-        var ip = RequestProtection.ClientKey(http);
-        var credentialed = http.Request.Headers.ContainsKey("Authorization") || http.Connection.ClientCertificate is not null;
-        if (credentialed && throttle.IsBlocked(ip))
-        {
-            await RequestProtection.WriteTooManyRequestsAsync(http, Window);
-            return;
-        }
-        await next(http);
-        if (http.Response.StatusCode == (int)HttpStatusCode.Unauthorized)
-        {
-            throttle.RecordFailure(ip);
-        }
     }
 }

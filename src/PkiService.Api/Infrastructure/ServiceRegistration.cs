@@ -46,6 +46,7 @@ public static class ServiceRegistration
 
         services.AddHttpContextAccessor();
         services.AddScoped<AuditTrail>();
+        services.AddAnonymousFailureAudit(builder.Configuration);
 
         services.AddSingleton(CaKeyVault.Create);
         services.AddSingleton(CaHierarchyFactory.Create);

@@ -32,6 +32,7 @@ public sealed partial class EnrollCertificateHandler(
     CaHierarchy hierarchy,
     TimeProvider time,
     PkiMetrics metrics,
+    AnonymousFailureAudit anonymousFailures,
     ILogger<EnrollCertificateHandler> logger)
     : ICommandHandler<EnrollCertificate, EnrollmentResponse>
 {
@@ -54,8 +55,17 @@ public sealed partial class EnrollCertificateHandler(
             metrics.CertificateIssued(token?.Profile, PkiMetrics.Outcome(exception));
             if (exception is AuthenticationFailedException or CsrRejectedException)
             {
-                var actor = token is null ? AuditTrail.Anonymous : AuditTrail.TokenActor(token.Id);
-                await audit.AppendAsync(new AuditEntry(actor, "certificate.issue", null, Success: false, exception.Message), CancellationToken.None);
+                // A usable token's failures are its own rows: they need the token's secret, and the enrollment rate limit
+                // bounds them per address. Without one (missing, unknown, used, expired or revoked token) anyone can send
+                // them: summarized by AnonymousFailureAudit instead of a write each.
+                if (token is null)
+                {
+                    await anonymousFailures.RecordAsync(audit, new AuditEntry(AuditTrail.Anonymous, "certificate.issue", null, Success: false, exception.Message), CancellationToken.None);
+                }
+                else
+                {
+                    await audit.AppendAsync(new AuditEntry(AuditTrail.TokenActor(token.Id), "certificate.issue", null, Success: false, exception.Message), CancellationToken.None);
+                }
             }
             throw;
         }

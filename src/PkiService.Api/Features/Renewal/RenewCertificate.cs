@@ -36,15 +36,17 @@ public sealed partial class RenewCertificateHandler(
     CaHierarchy hierarchy,
     TimeProvider time,
     PkiMetrics metrics,
+    AnonymousFailureAudit anonymousFailures,
     ILogger<RenewCertificateHandler> logger)
     : ICommandHandler<RenewCertificate, EnrollmentResponse>
 {
     public async ValueTask<EnrollmentResponse> Handle(RenewCertificate command, CancellationToken cancellationToken)
     {
         string? profile = null;
+        SerialNumber? holder = null;
         try
         {
-            var response = await RenewAsync(command, found => profile = found, cancellationToken);
+            var response = await RenewAsync(command, found => holder = found, found => profile = found, cancellationToken);
             metrics.CertificateRenewed(profile, "success");
             return response;
         }
@@ -53,15 +55,27 @@ public sealed partial class RenewCertificateHandler(
             metrics.CertificateRenewed(profile, PkiMetrics.Outcome(exception));
             if (exception is AuthenticationFailedException or CsrRejectedException)
             {
-                await audit.AppendAsync(new AuditEntry(AuditTrail.Anonymous, "certificate.renew", null, Success: false, exception.Message), CancellationToken.None);
+                await AuditFailureAsync(holder, exception.Message);
             }
             throw;
         }
     }
 
-    private async Task<EnrollmentResponse> RenewAsync(RenewCertificate command, Action<string> profileFound, CancellationToken cancellationToken)
+    /// <summary>
+    /// A refusal with a certificate that chains to our issuing CA is the holder's own row: the TLS handshake proved the
+    /// client holds that certificate's key, so the row names a real key holder, and their rate is bounded by
+    /// <c>RateLimits:RenewalPerMinute</c> per address. Anything else (no certificate, an unparsable one, one from another
+    /// CA, which anyone can mint by the thousand) is anonymous and summarized by <see cref="AnonymousFailureAudit"/>
+    /// instead of a write each.
+    /// </summary>
+    private Task AuditFailureAsync(SerialNumber? holder, string reason) => holder is { } serial
+        ? audit.AppendAsync(new AuditEntry(AuditTrail.CertificateActor(serial.Hex), "certificate.renew", null, Success: false, reason), CancellationToken.None)
+        : anonymousFailures.RecordAsync(audit, new AuditEntry(AuditTrail.Anonymous, "certificate.renew", null, Success: false, reason), CancellationToken.None);
+
+    private async Task<EnrollmentResponse> RenewAsync(
+        RenewCertificate command, Action<SerialNumber> holderFound, Action<string> profileFound, CancellationToken cancellationToken)
     {
-        var serial = VerifyChain(command.ClientCertificate);
+        var serial = VerifyChain(command.ClientCertificate, holderFound);
         var record = await db.Certificates.AsNoTracking()
             .FirstOrDefaultAsync(c => c.SerialNumber == serial.Hex && c.IssuerFingerprint == hierarchy.Issuing.Fingerprint, cancellationToken);
         if (record is null || !record.Der.AsSpan().SequenceEqual(command.ClientCertificate))
@@ -113,7 +127,9 @@ public sealed partial class RenewCertificateHandler(
     /// RFC 5280 6.1: builds the path from the presented certificate to our root through our issuing CA, at the
     /// injected time. Revocation is not checked here (RevocationMode NoCheck): the database is the authority on status.
     /// </summary>
-    private SerialNumber VerifyChain(byte[]? der)
+    /// <param name="der">The TLS client certificate, null when none was sent.</param>
+    /// <param name="holderFound">Called once the certificate is known to be ours (signed by our issuing CA), even if not time valid.</param>
+    private SerialNumber VerifyChain(byte[]? der, Action<SerialNumber> holderFound)
     {
         if (der is null || der.Length == 0)
         {
@@ -145,11 +161,16 @@ public sealed partial class RenewCertificateHandler(
             var valid = chain.Build(certificate);
             if (valid && chain.ChainElements.Count == 3 && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
             {
+                holderFound(serial);
                 return serial;
             }
             if (chain.ChainStatus.Any(s => s.Status.HasFlag(X509ChainStatusFlags.NotTimeValid))
                 && chain.ChainElements.Count == 3 && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
             {
+                if (chain.ChainStatus.All(s => s.Status is X509ChainStatusFlags.NotTimeValid or X509ChainStatusFlags.NoError))
+                {
+                    holderFound(serial); // our signature, only out of its validity: still attributable
+                }
                 throw Refuse(serial, "not time valid",
                     $"The client certificate {serial.Hex} is not valid now (valid {certificate.NotBefore.ToUniversalTime():O} to {certificate.NotAfter.ToUniversalTime():O}); an expired certificate cannot renew itself, enroll again with a new token.");
             }

@@ -2,6 +2,7 @@ using Mediator;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using PkiService.Api.Features.Enrollment;
+using PkiService.Api.Infrastructure;
 using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Features.Renewal;
@@ -24,6 +25,8 @@ public static class RenewalEndpoints
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireRateLimiting(RequestProtection.RenewalPolicy)
             .AllowAnonymous();
 
         return app;

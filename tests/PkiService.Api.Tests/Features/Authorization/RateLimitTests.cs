@@ -24,17 +24,45 @@ public sealed class RateLimitTests
     }
 
     [Fact]
-    public async Task FailedAuthentication_OverTheLimit_BlocksEvenAValidKeyFromThatAddress()
+    public async Task FailedAuthentication_RepeatedBadKey_Gets429WhileAValidKeyFromThatAddressStillWorks()
     {
-        using var factory = new PkiApiFactory(settings: new Dictionary<string, string?> { ["RateLimits:AuthenticationFailuresPerMinute"] = "3" });
+        using var factory = new PkiApiFactory();
         using var guesser = factory.CreateClient();
-        for (var i = 0; i < 3; i++)
+        guesser.DefaultRequestHeaders.Authorization = new("Bearer", "pki_ak_guess");
+        for (var i = 0; i < 30; i++) // RateLimits:AuthenticationFailuresPerMinute
         {
-            guesser.DefaultRequestHeaders.Authorization = new("Bearer", $"pki_ak_guess-{i}");
             Assert.Equal(HttpStatusCode.Unauthorized, (await guesser.GetAsync("/api/v1/certificates")).StatusCode);
         }
         using var admin = factory.CreateAdminClient();
 
+        var valid = await admin.GetAsync("/api/v1/certificates");
+        var bad = await guesser.GetAsync("/api/v1/certificates");
+
+        Assert.Equal(HttpStatusCode.OK, valid.StatusCode);
+        await ProblemAssert.IsProblemAsync(bad, HttpStatusCode.TooManyRequests);
+        Assert.InRange(bad.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+        var token = await factory.CreateTokenAsync("same-address");
+        Assert.Equal(HttpStatusCode.Created, (await factory.EnrollAsync(token, Csrs.P256("same-address"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task FailedAuthentication_RotatingBadKeys_HitThePerAddressCapThatBlocksEveryKey()
+    {
+        using var factory = new PkiApiFactory(settings: new Dictionary<string, string?>
+        {
+            ["RateLimits:AuthenticationFailuresPerMinute"] = "3",
+            ["RateLimits:AuthenticationFailuresPerAddressPerMinute"] = "10",
+        });
+        using var guesser = factory.CreateClient();
+        for (var i = 0; i < 10; i++)
+        {
+            guesser.DefaultRequestHeaders.Authorization = new("Bearer", $"pki_ak_guess-{i}");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await guesser.GetAsync("/api/v1/certificates")).StatusCode);
+        }
+        guesser.DefaultRequestHeaders.Authorization = new("Bearer", "pki_ak_guess-new");
+        using var admin = factory.CreateAdminClient();
+
+        await ProblemAssert.IsProblemAsync(await guesser.GetAsync("/api/v1/certificates"), HttpStatusCode.TooManyRequests);
         var response = await admin.GetAsync("/api/v1/certificates");
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.TooManyRequests);

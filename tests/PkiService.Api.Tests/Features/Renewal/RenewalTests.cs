@@ -128,6 +128,58 @@ public sealed class RenewalTests : IDisposable
         Assert.Equal("server", (await RecordsAsync(second.SerialNumber.Hex, second.SerialNumber.Hex)).Old.Profile);
     }
 
+    [Fact]
+    public async Task Renew_FloodWithoutCertificate_Gets429PastTheLimitAndAddsAFewAuditRows_WhileEnrollmentWorks()
+    {
+        var token = await _factory.CreateTokenAsync("during-flood");
+        var csr = Csrs.P256("flood", SpiffeId);
+        var renewRowsBefore = await AuditRowsAsync("certificate.renew");
+        using var anonymous = _factory.CreateMtlsClient(null);
+
+        var flood = Task.Run(async () =>
+        {
+            var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
+            await Parallel.ForEachAsync(Enumerable.Range(0, 1000), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (_, cancellationToken) =>
+            {
+                using var response = await anonymous.PostAsJsonAsync("/api/v1/renew", new { csr }, cancellationToken);
+                statuses.Add(response.StatusCode);
+            });
+            return statuses;
+        });
+        var enrolled = await _factory.EnrollAsync(token, Csrs.P256("during-flood"));
+        var statuses = await flood;
+
+        Assert.Equal(HttpStatusCode.Created, enrolled.StatusCode);
+        Assert.All(statuses, status => Assert.Contains(status, new[] { HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests }));
+        // RateLimits:RenewalPerMinute (120) answered 401 per fixed window; the rest were refused before the handler.
+        Assert.InRange(statuses.Count(s => s == HttpStatusCode.Unauthorized), 120, 240);
+        var limited = await anonymous.PostAsJsonAsync("/api/v1/renew", new { csr });
+        await ProblemAssert.IsProblemAsync(limited, HttpStatusCode.TooManyRequests);
+        Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        // One row in full for the first anonymous failure; the others wait for the interval's summary row.
+        Assert.InRange(await AuditRowsAsync("certificate.renew") - renewRowsBefore, 1, 2);
+    }
+
+    [Fact]
+    public async Task Renew_RefusedCertificateOfOurs_EachRefusalIsAuditedUnderThatCertificate()
+    {
+        var old = await EnrollAsync("renewed-twice", "P30D");
+        using var client = _factory.CreateMtlsClient(old.Certificate);
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("renewed-twice", SpiffeId) })).StatusCode);
+
+        for (var i = 0; i < 2; i++)
+        {
+            await ProblemAssert.IsProblemAsync(await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("renewed-twice", SpiffeId) }), HttpStatusCode.Unauthorized);
+        }
+
+        await using var scope = _factory.Services.CreateAsyncScope();
+        var refusals = await scope.ServiceProvider.GetRequiredService<PkiDbContext>().AuditEvents
+            .Where(a => a.Action == "certificate.renew" && a.Outcome == "failure").ToListAsync();
+        Assert.Equal(2, refusals.Count);
+        Assert.All(refusals, r => Assert.Equal($"certificate:{old.Serial}", r.Actor));
+        Assert.All(refusals, r => Assert.Contains("already renewed", r.Details, StringComparison.Ordinal));
+    }
+
     /// <summary>The serial of the certificate the mTLS listener presents in a new handshake.</summary>
     private async Task<string> ServerSerialAsync()
     {
@@ -157,6 +209,12 @@ public sealed class RenewalTests : IDisposable
         var body = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
         using var certificate = X509Certificate2.CreateFromPem(body.Certificate);
         return (body.SerialNumber, certificate.CopyWithPrivateKey(key));
+    }
+
+    private async Task<int> AuditRowsAsync(string action)
+    {
+        await using var scope = _factory.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<PkiDbContext>().AuditEvents.CountAsync(a => a.Action == action);
     }
 
     private async Task<(CertificateRecord Old, CertificateRecord New)> RecordsAsync(string oldSerial, string newSerial)
