@@ -86,4 +86,28 @@ public sealed class AuditCheckpointTests(CaFixture ca) : IClassFixture<CaFixture
         Assert.Throws<InvalidRequestException>(() => AuditCheckpoints.Open(foreign.SignedData, foreign.Signature, ca.Issuing));
         Assert.Throws<InvalidRequestException>(() => AuditCheckpoints.Open(checkpoint.SignedData, [0x30, 0x03, 0x02, 0x01], ca.Issuing));
     }
+
+    [Theory]
+    [InlineData(CaKeyAlgorithm.EcdsaP256)]
+    [InlineData(CaKeyAlgorithm.Rsa2048)]
+    public void Open_GarbageSignatures_AreRefusedAsBadInput_NeverAnotherException(CaKeyAlgorithm algorithm)
+    {
+        using var hierarchy = CaHierarchy.LoadOrCreate(new InMemoryCaKeyStore(),
+            new CaHierarchyOptions { KeyEncryptionIterations = 1_000, IssuingAlgorithm = algorithm }, CaFixture.Passphrase, ca.Clock(), NullLogger.Instance);
+        var checkpoint = AuditCheckpoints.Sign(42, RowHash, ca.Now, hierarchy.Issuing);
+        var random = new Random(7);
+        List<byte[]> garbage = [[], [0x30], [0x30, 0x80], [0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00], new byte[256], new byte[600]];
+        for (var length = 1; length < 300; length += 7)
+        {
+            var bytes = new byte[length];
+            random.NextBytes(bytes);
+            garbage.Add(bytes);
+            garbage.Add([0x30, (byte)Math.Min(length, 127), .. bytes]);
+        }
+        var truncated = checkpoint.Signature[..^1];
+        garbage.Add(truncated);
+
+        Assert.All(garbage, signature => Assert.Throws<InvalidRequestException>(() => AuditCheckpoints.Open(checkpoint.SignedData, signature, hierarchy.Issuing)));
+        Assert.Throws<InvalidRequestException>(() => AuditCheckpoints.Open(new byte[AuditCheckpoints.MaxSignedDataBytes + 1], checkpoint.Signature, hierarchy.Issuing));
+    }
 }
