@@ -20,9 +20,11 @@ public sealed record AuditEntry(string Actor, string Action, string? Target, boo
 /// <summary>
 /// Appends security events to the hash-chained audit table. Inside a caller's transaction the row joins it (so
 /// the event commits, or not, with the change it records); otherwise the append runs in its own transaction.
-/// Either way the write lock is held while the previous hash is read, so the chain never forks.
+/// Either way the write lock is held while the previous hash is read, so the chain never forks. Each row carries,
+/// besides its chain hash, a MAC of that hash under the audit key (<see cref="IAuditMacKey"/>), which the database
+/// does not hold: whoever can write the database can recompute the hashes but not the MACs.
 /// </summary>
-public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextAccessor http)
+public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextAccessor http, IAuditMacKey macKey)
 {
     public const string System = "system";
 
@@ -73,6 +75,7 @@ public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextA
             entry.Success ? "success" : "failure",
             entry.ClientIp ?? CurrentClientIp,
             entry.Details);
+        var hash = AuditChain.Hash(previousHash, content);
         _lastAdded = new AuditEventRecord
         {
             Id = content.Id,
@@ -84,7 +87,8 @@ public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextA
             ClientIp = content.ClientIp,
             Details = content.Details,
             PreviousHash = previousHash,
-            Hash = AuditChain.Hash(previousHash, content),
+            Hash = hash,
+            Mac = macKey.ComputeMac(hash),
         };
         db.AuditEvents.Add(_lastAdded);
     }

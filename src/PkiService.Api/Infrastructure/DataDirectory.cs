@@ -39,4 +39,17 @@ public static class DataDirectory
         }
         return (value, true);
     }
+
+    /// <summary>Writes a non-secret marker or note file (mode 0600 like every file here), replacing any earlier one.</summary>
+    public static void WriteOwnerOnlyFile(string path, string content)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = OwnerOnlyFile;
+        }
+        using var stream = new FileStream(path, options);
+        using var writer = new StreamWriter(stream);
+        writer.Write(content);
+    }
 }

@@ -62,6 +62,11 @@ public static partial class PkiStartup
         app.Services.GetRequiredService<OcspResponderSet>();
         await using (var scope = app.Services.CreateAsyncScope())
         {
+            // Rows written before the audit MAC get one now (first start after the upgrade only), before this start's rows.
+            await AuditSealing.SealRowsWithoutMacOnceAsync(scope.ServiceProvider, options.DataDirectoryFullPath, logger, cancellationToken);
+        }
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
             var audit = scope.ServiceProvider.GetRequiredService<AuditTrail>();
             foreach (var (name, ca) in new[] { (CaHierarchy.RootName, hierarchy.Root), (CaHierarchy.IssuingName, hierarchy.Issuing) })
             {

@@ -45,7 +45,7 @@ public static class ServiceRegistration
         });
 
         services.AddHttpContextAccessor();
-        services.AddScoped<AuditTrail>();
+        services.AddAuditTrail();
         services.AddAnonymousFailureAudit(builder.Configuration);
 
         services.AddSingleton(CaKeyVault.Create);

@@ -73,6 +73,9 @@ public sealed class AuthorizationMatrixTests : IClassFixture<AuthorizationMatrix
         { "GET", "/api/v1/notifications", null, [401, 401, 200, 403, 200, 401, 401] },
         { "GET", "/api/v1/audit", null, [401, 401, 200, 403, 200, 401, 401] },
         { "GET", "/api/v1/audit/verify", null, [401, 401, 200, 403, 200, 401, 401] },
+        { "GET", "/api/v1/audit/checkpoint", null, [401, 401, 200, 403, 200, 401, 401] },
+        // A well-formed body whose signature does not verify: the readers get as far as the signature check (400).
+        { "POST", "/api/v1/audit/verify-checkpoint", "{\"signedData\":\"e30=\",\"signature\":\"MAA=\"}", [401, 401, 400, 403, 400, 401, 401] },
         { "POST", "/api/v1/api-keys", "{\"name\":\"n\",\"role\":\"auditor\"}", [401, 401, 201, 403, 403, 401, 401] },
         { "GET", "/api/v1/api-keys", null, [401, 401, 200, 403, 403, 401, 401] },
         { "DELETE", "/api/v1/api-keys/no-such-key", null, [401, 401, 404, 403, 403, 401, 401] },
