@@ -200,37 +200,115 @@ public sealed class CertificationRequest
         }
     }
 
+    /// <summary>
+    /// Reads the names of the subjectAltName extension in the extensionRequest attribute (RFC 2985 5.4.2), refusing
+    /// every malformed shape with a message that names it: more than one extensionRequest attribute or value, an
+    /// extension listed twice (RFC 5280 4.2), a value that is not GeneralNames, an empty GeneralNames (RFC 5280 4.2.1.6),
+    /// or a name <see cref="SubjectAltName.FromGeneralName"/> refuses. Other extensions are read only to be ignored.
+    /// </summary>
     private static List<SubjectAltName> ReadSubjectAltNames(Pkcs10CertificationRequest request)
     {
+        var subjectAltName = FindRequestedSubjectAltName(request.GetCertificationRequestInfo().Attributes);
         var names = new List<SubjectAltName>();
-        X509Extensions? extensions;
-        try
-        {
-            extensions = request.GetRequestedExtensions();
-        }
-        catch (Exception)
-        {
-            throw new CsrRejectedException("The CSR's extensionRequest attribute is malformed.");
-        }
-        var extension = extensions?.GetExtension(X509Extensions.SubjectAlternativeName);
-        if (extension is null)
+        if (subjectAltName is null)
         {
             return names;
         }
-        GeneralNames generalNames;
+        Asn1Sequence generalNames;
         try
         {
-            generalNames = GeneralNames.GetInstance(extension.GetParsedValue());
+            generalNames = Asn1Sequence.GetInstance(Asn1Object.FromByteArray(subjectAltName));
         }
         catch (Exception)
         {
-            throw new CsrRejectedException("The CSR's subjectAltName extension is malformed.");
+            throw new CsrRejectedException("The CSR's subjectAltName extension is not a GeneralNames (RFC 5280 4.2.1.6); create it with 'openssl req -addext subjectAltName=...'.");
         }
-        foreach (var generalName in generalNames.GetNames())
+        if (generalNames.Count == 0)
         {
-            names.Add(SubjectAltName.FromGeneralName(generalName)
-                ?? throw new CsrRejectedException($"The CSR asks for a subjectAltName of type {generalName.TagNo}; only DNS, IP, e-mail and URI names are issued."));
+            throw new CsrRejectedException("The CSR's subjectAltName extension has no names; leave the extension out or list at least one name.");
+        }
+        for (var index = 0; index < generalNames.Count; index++)
+        {
+            GeneralName generalName;
+            SubjectAltName? name;
+            try
+            {
+                generalName = GeneralName.GetInstance(generalNames[index]);
+                name = SubjectAltName.FromGeneralName(generalName);
+            }
+            catch (FormatException exception)
+            {
+                throw new CsrRejectedException($"The CSR's subjectAltName {exception.Message}");
+            }
+            catch (Exception)
+            {
+                throw new CsrRejectedException($"The CSR's subjectAltName entry {index + 1} is not a valid GeneralName (RFC 5280 4.2.1.6).");
+            }
+            names.Add(name ?? throw new CsrRejectedException(
+                $"The CSR asks for a subjectAltName of type {generalName.TagNo}; only DNS, IP, e-mail and URI names are issued."));
         }
         return names;
+    }
+
+    /// <summary>The DER value of the requested subjectAltName extension, or null when none is requested.</summary>
+    private static byte[]? FindRequestedSubjectAltName(Asn1Set? attributes)
+    {
+        byte[]? subjectAltName = null;
+        var extensionRequests = 0;
+        foreach (var element in attributes ?? new DerSet())
+        {
+            AttributePkcs attribute;
+            try
+            {
+                attribute = AttributePkcs.GetInstance(element);
+            }
+            catch (Exception)
+            {
+                throw new CsrRejectedException("The CSR's attributes are malformed (RFC 2986 4.1); create it with 'openssl req -new'.");
+            }
+            if (!PkcsObjectIdentifiers.Pkcs9AtExtensionRequest.Equals(attribute.AttrType))
+            {
+                continue; // challengePassword and the like: not used
+            }
+            if (++extensionRequests > 1)
+            {
+                throw new CsrRejectedException("The CSR has more than one extensionRequest attribute; put every requested extension in one.");
+            }
+            // RFC 2985 5.4.2: extensionRequest is single-valued.
+            if (attribute.AttrValues.Count != 1)
+            {
+                throw new CsrRejectedException("The CSR's extensionRequest attribute must have exactly one value (RFC 2985 5.4.2).");
+            }
+            var seen = new HashSet<DerObjectIdentifier>();
+            try
+            {
+                foreach (var item in Asn1Sequence.GetInstance(attribute.AttrValues[0]))
+                {
+                    var extension = Asn1Sequence.GetInstance(item);
+                    if (extension.Count is < 2 or > 3)
+                    {
+                        throw new FormatException("An Extension has two or three fields.");
+                    }
+                    var oid = DerObjectIdentifier.GetInstance(extension[0]);
+                    var value = Asn1OctetString.GetInstance(extension[extension.Count - 1]).GetOctets();
+                    // RFC 5280 4.2: "A certificate MUST NOT include more than one instance of a particular extension."
+                    if (!seen.Add(oid))
+                    {
+                        throw new CsrRejectedException(X509Extensions.SubjectAlternativeName.Equals(oid)
+                            ? $"The CSR requests extension {oid.Id} (subjectAltName) more than once; list every name in one subjectAltName extension."
+                            : $"The CSR requests extension {oid.Id} more than once (RFC 5280 4.2 allows each extension once).");
+                    }
+                    if (X509Extensions.SubjectAlternativeName.Equals(oid))
+                    {
+                        subjectAltName = value;
+                    }
+                }
+            }
+            catch (Exception exception) when (exception is not CsrRejectedException)
+            {
+                throw new CsrRejectedException("The CSR's extensionRequest attribute is malformed: it must hold one SEQUENCE of Extensions (RFC 2985 5.4.2, RFC 5280 4.1).");
+            }
+        }
+        return subjectAltName;
     }
 }
