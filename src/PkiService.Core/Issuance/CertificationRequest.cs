@@ -15,7 +15,8 @@ namespace PkiService.Core.Issuance;
 
 /// <summary>
 /// A PKCS#10 certification request (RFC 2986) that has been parsed, whose self-signature verifies, and
-/// whose key is one we accept: RSA 2048/3072/4096, ECDSA P-256/P-384 or Ed25519.
+/// whose key is one we accept: RSA 2048/3072/4096 (rsaEncryption or id-RSASSA-PSS), ECDSA P-256/P-384 or Ed25519, and
+/// whose signature algorithm is one <see cref="CsrSignature"/> accepts.
 /// Only its public key and its requested names are ever used; everything else in it is ignored.
 /// </summary>
 public sealed class CertificationRequest
@@ -94,9 +95,9 @@ public sealed class CertificationRequest
         bool verified;
         try
         {
-            verified = VerifyWithPlatform(request) ?? request.Verify();
+            verified = CsrSignature.Verify(request, publicKeyInfo);
         }
-        catch (Exception)
+        catch (Exception exception) when (exception is not CsrRejectedException)
         {
             verified = false;
         }
@@ -115,47 +116,6 @@ public sealed class CertificationRequest
         return new CertificationRequest(info.SubjectPublicKeyInfo, commonNames.FirstOrDefault(), ReadSubjectAltNames(request), keyDescription);
     }
 
-    /// <summary>
-    /// Verifies ECDSA and RSA PKCS#1 v1.5 CSR signatures with System.Security.Cryptography (OpenSSL underneath), several
-    /// times faster than BouncyCastle's managed verifier; null for other algorithms (Ed25519, RSA-PSS), which
-    /// BouncyCastle verifies. Like BouncyCastle, it verifies over the DER of the CertificationRequestInfo.
-    /// </summary>
-    private static bool? VerifyWithPlatform(Pkcs10CertificationRequest request)
-    {
-        var algorithm = request.SignatureAlgorithm.Algorithm.Id;
-        HashAlgorithmName? ecdsaHash = algorithm switch
-        {
-            "1.2.840.10045.4.3.2" => HashAlgorithmName.SHA256,
-            "1.2.840.10045.4.3.3" => HashAlgorithmName.SHA384,
-            "1.2.840.10045.4.3.4" => HashAlgorithmName.SHA512,
-            _ => null,
-        };
-        HashAlgorithmName? rsaHash = algorithm switch
-        {
-            "1.2.840.113549.1.1.11" => HashAlgorithmName.SHA256,
-            "1.2.840.113549.1.1.12" => HashAlgorithmName.SHA384,
-            "1.2.840.113549.1.1.13" => HashAlgorithmName.SHA512,
-            _ => null,
-        };
-        if (ecdsaHash is null && rsaHash is null)
-        {
-            return null;
-        }
-        var info = request.GetCertificationRequestInfo();
-        var signed = info.GetDerEncoded();
-        var signature = request.GetSignatureOctets();
-        var publicKeyInfo = info.SubjectPublicKeyInfo.GetDerEncoded();
-        if (ecdsaHash is { } ecHash)
-        {
-            using var ecdsa = ECDsa.Create();
-            ecdsa.ImportSubjectPublicKeyInfo(publicKeyInfo, out _);
-            return ecdsa.VerifyData(signed, signature, ecHash, DSASignatureFormat.Rfc3279DerSequence);
-        }
-        using var rsa = RSA.Create();
-        rsa.ImportSubjectPublicKeyInfo(publicKeyInfo, out _);
-        return rsa.VerifyData(signed, signature, rsaHash!.Value, RSASignaturePadding.Pkcs1);
-    }
-
     /// <summary>Reads the key type and size from the SubjectPublicKeyInfo alone (RFC 5480, RFC 3279, RFC 8410).</summary>
     private static string CheckKey(SubjectPublicKeyInfo info)
     {
@@ -163,6 +123,8 @@ public sealed class CertificationRequest
         switch (algorithm.Id)
         {
             case "1.2.840.113549.1.1.1": // rsaEncryption
+            case "1.2.840.113549.1.1.10": // id-RSASSA-PSS (RFC 4055 1.2): the same RSAPublicKey, usable only for PSS signatures
+                var kind = algorithm.Id.EndsWith(".10", StringComparison.Ordinal) ? "RSA-PSS" : "RSA";
                 int bits;
                 try
                 {
@@ -170,13 +132,13 @@ public sealed class CertificationRequest
                 }
                 catch (Exception)
                 {
-                    throw new CsrRejectedException("The CSR's RSA public key is malformed.");
+                    throw new CsrRejectedException($"The CSR's {kind} public key is malformed.");
                 }
                 if (!AcceptedRsaSizes.Contains(bits))
                 {
-                    throw new CsrRejectedException($"RSA-{bits} keys are not accepted; use RSA 2048, 3072 or 4096, ECDSA P-256 or P-384, or Ed25519.");
+                    throw new CsrRejectedException($"{kind}-{bits} keys are not accepted; use RSA 2048, 3072 or 4096, ECDSA P-256 or P-384, or Ed25519.");
                 }
-                return $"RSA-{bits}";
+                return $"{kind}-{bits}";
             case "1.2.840.10045.2.1": // id-ecPublicKey
                 var curve = info.Algorithm.Parameters is DerObjectIdentifier oid ? oid : null;
                 if (SecObjectIdentifiers.SecP256r1.Equals(curve))

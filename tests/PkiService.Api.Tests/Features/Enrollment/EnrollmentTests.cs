@@ -147,6 +147,22 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
     }
 
+    [Theory]
+    [InlineData("MD5WITHRSA", "md5WithRSAEncryption (MD5)")]
+    [InlineData("SHA1WITHRSA", "sha1WithRSAEncryption (SHA-1)")]
+    [InlineData("SHA1WITHECDSA", "ecdsa-with-SHA1 (SHA-1)")]
+    public async Task Enroll_CsrSignedWithMd5OrSha1_Returns400NamingAlgorithmAndFix(string algorithm, string named)
+    {
+        var token = await _factory.CreateTokenAsync("client-7");
+
+        var refused = await _factory.EnrollAsync(token, Csrs.SignedWith("client-7", algorithm));
+
+        var title = (await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest)).GetProperty("title").GetString()!;
+        Assert.Contains(named, title, StringComparison.Ordinal);
+        Assert.Contains("SHA-256", title, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Created, (await _factory.EnrollAsync(token, Csrs.SignedWith("client-7", "SHA256WITHECDSA"))).StatusCode);
+    }
+
     [Fact]
     public async Task Enroll_ReusedToken_Returns401()
     {
