@@ -51,6 +51,32 @@ public sealed class CertificationRequest
     /// <summary>True when the subject key is RSA.</summary>
     public bool IsRsa => PkcsObjectIdentifiers.RsaEncryption.Equals(PublicKeyInfo.Algorithm.Algorithm);
 
+    /// <summary>
+    /// True when <paramref name="other"/> holds the same public key as this request, compared as keys rather than as
+    /// encodings: RSA by modulus (so an rsaEncryption and an id-RSASSA-PSS encoding of one key match), EC by curve and
+    /// point (compressed or not), Ed25519 by its 32 bytes.
+    /// </summary>
+    public bool HasSameKeyAs(SubjectPublicKeyInfo other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        AsymmetricKeyParameter key;
+        try
+        {
+            key = PublicKeyFactory.CreateKey(other);
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+        return (PublicKey, key) switch
+        {
+            (RsaKeyParameters mine, RsaKeyParameters theirs) => mine.Modulus.Equals(theirs.Modulus),
+            (ECPublicKeyParameters mine, ECPublicKeyParameters theirs) => mine.Parameters.Curve.Equals(theirs.Parameters.Curve) && mine.Q.Equals(theirs.Q),
+            (Ed25519PublicKeyParameters mine, Ed25519PublicKeyParameters theirs) => mine.GetEncoded().AsSpan().SequenceEqual(theirs.GetEncoded()),
+            _ => false,
+        };
+    }
+
     /// <summary>Parses, verifies and checks a PEM CSR; throws <see cref="CsrRejectedException"/> saying what is wrong.</summary>
     public static CertificationRequest FromPem(string pem)
     {

@@ -152,4 +152,25 @@ public sealed class CertificationRequestTests
             ["a.example", "10.0.0.7", "2001:db8::1", "spiffe://example.org/m", "ops@example.org"],
             parsed.SubjectAltNames.Select(s => s.Value));
     }
+
+    [Fact]
+    public void HasSameKeyAs_SameKeyDifferentlyEncoded_IsTrue_AnotherKeyIsFalse()
+    {
+        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var ecRequest = CertificationRequest.FromDer(new CertificateRequest("CN=k", ec, HashAlgorithmName.SHA256).CreateSigningRequest());
+        var point = (Org.BouncyCastle.Crypto.Parameters.ECPublicKeyParameters)ecRequest.PublicKey;
+        var compressed = new SubjectPublicKeyInfo(ecRequest.PublicKeyInfo.Algorithm, point.Q.GetEncoded(compressed: true));
+        using var rsa = RSA.Create(2048);
+        var rsaRequest = CertificationRequest.FromDer(new CertificateRequest("CN=k", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1).CreateSigningRequest());
+        var asPssKey = new SubjectPublicKeyInfo(
+            new AlgorithmIdentifier(Org.BouncyCastle.Asn1.Pkcs.PkcsObjectIdentifiers.IdRsassaPss), rsaRequest.PublicKeyInfo.ParsePublicKey());
+        using var other = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var otherInfo = SubjectPublicKeyInfo.GetInstance(other.ExportSubjectPublicKeyInfo());
+
+        Assert.True(ecRequest.HasSameKeyAs(ecRequest.PublicKeyInfo));
+        Assert.True(ecRequest.HasSameKeyAs(compressed));
+        Assert.True(rsaRequest.HasSameKeyAs(asPssKey));
+        Assert.False(ecRequest.HasSameKeyAs(otherInfo));
+        Assert.False(ecRequest.HasSameKeyAs(rsaRequest.PublicKeyInfo));
+    }
 }
