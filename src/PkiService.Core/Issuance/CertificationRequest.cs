@@ -15,7 +15,8 @@ namespace PkiService.Core.Issuance;
 
 /// <summary>
 /// A PKCS#10 certification request (RFC 2986) that has been parsed, whose self-signature verifies, and
-/// whose key is one we accept: RSA 2048/3072/4096, ECDSA P-256/P-384 or Ed25519.
+/// whose key is one we accept: RSA 2048/3072/4096 (rsaEncryption or id-RSASSA-PSS), ECDSA P-256/P-384 or Ed25519, and
+/// whose signature algorithm is one <see cref="CsrSignature"/> accepts.
 /// Only its public key and its requested names are ever used; everything else in it is ignored.
 /// </summary>
 public sealed class CertificationRequest
@@ -49,6 +50,32 @@ public sealed class CertificationRequest
 
     /// <summary>True when the subject key is RSA.</summary>
     public bool IsRsa => PkcsObjectIdentifiers.RsaEncryption.Equals(PublicKeyInfo.Algorithm.Algorithm);
+
+    /// <summary>
+    /// True when <paramref name="other"/> holds the same public key as this request, compared as keys rather than as
+    /// encodings: RSA by modulus (so an rsaEncryption and an id-RSASSA-PSS encoding of one key match), EC by curve and
+    /// point (compressed or not), Ed25519 by its 32 bytes.
+    /// </summary>
+    public bool HasSameKeyAs(SubjectPublicKeyInfo other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        AsymmetricKeyParameter key;
+        try
+        {
+            key = PublicKeyFactory.CreateKey(other);
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+        return (PublicKey, key) switch
+        {
+            (RsaKeyParameters mine, RsaKeyParameters theirs) => mine.Modulus.Equals(theirs.Modulus),
+            (ECPublicKeyParameters mine, ECPublicKeyParameters theirs) => mine.Parameters.Curve.Equals(theirs.Parameters.Curve) && mine.Q.Equals(theirs.Q),
+            (Ed25519PublicKeyParameters mine, Ed25519PublicKeyParameters theirs) => mine.GetEncoded().AsSpan().SequenceEqual(theirs.GetEncoded()),
+            _ => false,
+        };
+    }
 
     /// <summary>Parses, verifies and checks a PEM CSR; throws <see cref="CsrRejectedException"/> saying what is wrong.</summary>
     public static CertificationRequest FromPem(string pem)
@@ -94,9 +121,9 @@ public sealed class CertificationRequest
         bool verified;
         try
         {
-            verified = VerifyWithPlatform(request) ?? request.Verify();
+            verified = CsrSignature.Verify(request, publicKeyInfo);
         }
-        catch (Exception)
+        catch (Exception exception) when (exception is not CsrRejectedException)
         {
             verified = false;
         }
@@ -115,47 +142,6 @@ public sealed class CertificationRequest
         return new CertificationRequest(info.SubjectPublicKeyInfo, commonNames.FirstOrDefault(), ReadSubjectAltNames(request), keyDescription);
     }
 
-    /// <summary>
-    /// Verifies ECDSA and RSA PKCS#1 v1.5 CSR signatures with System.Security.Cryptography (OpenSSL underneath), several
-    /// times faster than BouncyCastle's managed verifier; null for other algorithms (Ed25519, RSA-PSS), which
-    /// BouncyCastle verifies. Like BouncyCastle, it verifies over the DER of the CertificationRequestInfo.
-    /// </summary>
-    private static bool? VerifyWithPlatform(Pkcs10CertificationRequest request)
-    {
-        var algorithm = request.SignatureAlgorithm.Algorithm.Id;
-        HashAlgorithmName? ecdsaHash = algorithm switch
-        {
-            "1.2.840.10045.4.3.2" => HashAlgorithmName.SHA256,
-            "1.2.840.10045.4.3.3" => HashAlgorithmName.SHA384,
-            "1.2.840.10045.4.3.4" => HashAlgorithmName.SHA512,
-            _ => null,
-        };
-        HashAlgorithmName? rsaHash = algorithm switch
-        {
-            "1.2.840.113549.1.1.11" => HashAlgorithmName.SHA256,
-            "1.2.840.113549.1.1.12" => HashAlgorithmName.SHA384,
-            "1.2.840.113549.1.1.13" => HashAlgorithmName.SHA512,
-            _ => null,
-        };
-        if (ecdsaHash is null && rsaHash is null)
-        {
-            return null;
-        }
-        var info = request.GetCertificationRequestInfo();
-        var signed = info.GetDerEncoded();
-        var signature = request.GetSignatureOctets();
-        var publicKeyInfo = info.SubjectPublicKeyInfo.GetDerEncoded();
-        if (ecdsaHash is { } ecHash)
-        {
-            using var ecdsa = ECDsa.Create();
-            ecdsa.ImportSubjectPublicKeyInfo(publicKeyInfo, out _);
-            return ecdsa.VerifyData(signed, signature, ecHash, DSASignatureFormat.Rfc3279DerSequence);
-        }
-        using var rsa = RSA.Create();
-        rsa.ImportSubjectPublicKeyInfo(publicKeyInfo, out _);
-        return rsa.VerifyData(signed, signature, rsaHash!.Value, RSASignaturePadding.Pkcs1);
-    }
-
     /// <summary>Reads the key type and size from the SubjectPublicKeyInfo alone (RFC 5480, RFC 3279, RFC 8410).</summary>
     private static string CheckKey(SubjectPublicKeyInfo info)
     {
@@ -163,6 +149,8 @@ public sealed class CertificationRequest
         switch (algorithm.Id)
         {
             case "1.2.840.113549.1.1.1": // rsaEncryption
+            case "1.2.840.113549.1.1.10": // id-RSASSA-PSS (RFC 4055 1.2): the same RSAPublicKey, usable only for PSS signatures
+                var kind = algorithm.Id.EndsWith(".10", StringComparison.Ordinal) ? "RSA-PSS" : "RSA";
                 int bits;
                 try
                 {
@@ -170,13 +158,13 @@ public sealed class CertificationRequest
                 }
                 catch (Exception)
                 {
-                    throw new CsrRejectedException("The CSR's RSA public key is malformed.");
+                    throw new CsrRejectedException($"The CSR's {kind} public key is malformed.");
                 }
                 if (!AcceptedRsaSizes.Contains(bits))
                 {
-                    throw new CsrRejectedException($"RSA-{bits} keys are not accepted; use RSA 2048, 3072 or 4096, ECDSA P-256 or P-384, or Ed25519.");
+                    throw new CsrRejectedException($"{kind}-{bits} keys are not accepted; use RSA 2048, 3072 or 4096, ECDSA P-256 or P-384, or Ed25519.");
                 }
-                return $"RSA-{bits}";
+                return $"{kind}-{bits}";
             case "1.2.840.10045.2.1": // id-ecPublicKey
                 var curve = info.Algorithm.Parameters is DerObjectIdentifier oid ? oid : null;
                 if (SecObjectIdentifiers.SecP256r1.Equals(curve))
@@ -200,37 +188,115 @@ public sealed class CertificationRequest
         }
     }
 
+    /// <summary>
+    /// Reads the names of the subjectAltName extension in the extensionRequest attribute (RFC 2985 5.4.2), refusing
+    /// every malformed shape with a message that names it: more than one extensionRequest attribute or value, an
+    /// extension listed twice (RFC 5280 4.2), a value that is not GeneralNames, an empty GeneralNames (RFC 5280 4.2.1.6),
+    /// or a name <see cref="SubjectAltName.FromGeneralName"/> refuses. Other extensions are read only to be ignored.
+    /// </summary>
     private static List<SubjectAltName> ReadSubjectAltNames(Pkcs10CertificationRequest request)
     {
+        var subjectAltName = FindRequestedSubjectAltName(request.GetCertificationRequestInfo().Attributes);
         var names = new List<SubjectAltName>();
-        X509Extensions? extensions;
-        try
-        {
-            extensions = request.GetRequestedExtensions();
-        }
-        catch (Exception)
-        {
-            throw new CsrRejectedException("The CSR's extensionRequest attribute is malformed.");
-        }
-        var extension = extensions?.GetExtension(X509Extensions.SubjectAlternativeName);
-        if (extension is null)
+        if (subjectAltName is null)
         {
             return names;
         }
-        GeneralNames generalNames;
+        Asn1Sequence generalNames;
         try
         {
-            generalNames = GeneralNames.GetInstance(extension.GetParsedValue());
+            generalNames = Asn1Sequence.GetInstance(Asn1Object.FromByteArray(subjectAltName));
         }
         catch (Exception)
         {
-            throw new CsrRejectedException("The CSR's subjectAltName extension is malformed.");
+            throw new CsrRejectedException("The CSR's subjectAltName extension is not a GeneralNames (RFC 5280 4.2.1.6); create it with 'openssl req -addext subjectAltName=...'.");
         }
-        foreach (var generalName in generalNames.GetNames())
+        if (generalNames.Count == 0)
         {
-            names.Add(SubjectAltName.FromGeneralName(generalName)
-                ?? throw new CsrRejectedException($"The CSR asks for a subjectAltName of type {generalName.TagNo}; only DNS, IP, e-mail and URI names are issued."));
+            throw new CsrRejectedException("The CSR's subjectAltName extension has no names; leave the extension out or list at least one name.");
+        }
+        for (var index = 0; index < generalNames.Count; index++)
+        {
+            GeneralName generalName;
+            SubjectAltName? name;
+            try
+            {
+                generalName = GeneralName.GetInstance(generalNames[index]);
+                name = SubjectAltName.FromGeneralName(generalName);
+            }
+            catch (FormatException exception)
+            {
+                throw new CsrRejectedException($"The CSR's subjectAltName {exception.Message}");
+            }
+            catch (Exception)
+            {
+                throw new CsrRejectedException($"The CSR's subjectAltName entry {index + 1} is not a valid GeneralName (RFC 5280 4.2.1.6).");
+            }
+            names.Add(name ?? throw new CsrRejectedException(
+                $"The CSR asks for a subjectAltName of type {generalName.TagNo}; only DNS, IP, e-mail and URI names are issued."));
         }
         return names;
+    }
+
+    /// <summary>The DER value of the requested subjectAltName extension, or null when none is requested.</summary>
+    private static byte[]? FindRequestedSubjectAltName(Asn1Set? attributes)
+    {
+        byte[]? subjectAltName = null;
+        var extensionRequests = 0;
+        foreach (var element in attributes ?? new DerSet())
+        {
+            AttributePkcs attribute;
+            try
+            {
+                attribute = AttributePkcs.GetInstance(element);
+            }
+            catch (Exception)
+            {
+                throw new CsrRejectedException("The CSR's attributes are malformed (RFC 2986 4.1); create it with 'openssl req -new'.");
+            }
+            if (!PkcsObjectIdentifiers.Pkcs9AtExtensionRequest.Equals(attribute.AttrType))
+            {
+                continue; // challengePassword and the like: not used
+            }
+            if (++extensionRequests > 1)
+            {
+                throw new CsrRejectedException("The CSR has more than one extensionRequest attribute; put every requested extension in one.");
+            }
+            // RFC 2985 5.4.2: extensionRequest is single-valued.
+            if (attribute.AttrValues.Count != 1)
+            {
+                throw new CsrRejectedException("The CSR's extensionRequest attribute must have exactly one value (RFC 2985 5.4.2).");
+            }
+            var seen = new HashSet<DerObjectIdentifier>();
+            try
+            {
+                foreach (var item in Asn1Sequence.GetInstance(attribute.AttrValues[0]))
+                {
+                    var extension = Asn1Sequence.GetInstance(item);
+                    if (extension.Count is < 2 or > 3)
+                    {
+                        throw new FormatException("An Extension has two or three fields.");
+                    }
+                    var oid = DerObjectIdentifier.GetInstance(extension[0]);
+                    var value = Asn1OctetString.GetInstance(extension[extension.Count - 1]).GetOctets();
+                    // RFC 5280 4.2: "A certificate MUST NOT include more than one instance of a particular extension."
+                    if (!seen.Add(oid))
+                    {
+                        throw new CsrRejectedException(X509Extensions.SubjectAlternativeName.Equals(oid)
+                            ? $"The CSR requests extension {oid.Id} (subjectAltName) more than once; list every name in one subjectAltName extension."
+                            : $"The CSR requests extension {oid.Id} more than once (RFC 5280 4.2 allows each extension once).");
+                    }
+                    if (X509Extensions.SubjectAlternativeName.Equals(oid))
+                    {
+                        subjectAltName = value;
+                    }
+                }
+            }
+            catch (Exception exception) when (exception is not CsrRejectedException)
+            {
+                throw new CsrRejectedException("The CSR's extensionRequest attribute is malformed: it must hold one SEQUENCE of Extensions (RFC 2985 5.4.2, RFC 5280 4.1).");
+            }
+        }
+        return subjectAltName;
     }
 }

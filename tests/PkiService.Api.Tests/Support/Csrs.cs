@@ -39,6 +39,29 @@ public static class Csrs
         return PemEncoding.WriteString("CERTIFICATE REQUEST", request.GetEncoded());
     }
 
+    /// <summary>
+    /// A CSR signed with a BouncyCastle algorithm name such as <c>SHA1WITHECDSA</c> or <c>MD5WITHRSA</c> (RSA 2048 or
+    /// P-256 key, chosen by the name), for the algorithms .NET will not sign with.
+    /// </summary>
+    public static string SignedWith(string commonName, string algorithm)
+    {
+        Org.BouncyCastle.Crypto.AsymmetricCipherKeyPair pair;
+        if (algorithm.EndsWith("ECDSA", StringComparison.Ordinal))
+        {
+            var generator = new ECKeyPairGenerator();
+            generator.Init(new ECKeyGenerationParameters(Org.BouncyCastle.Asn1.Sec.SecObjectIdentifiers.SecP256r1, new SecureRandom()));
+            pair = generator.GenerateKeyPair();
+        }
+        else
+        {
+            var generator = new RsaKeyPairGenerator();
+            generator.Init(new Org.BouncyCastle.Crypto.KeyGenerationParameters(new SecureRandom(), 2048));
+            pair = generator.GenerateKeyPair();
+        }
+        var request = new Pkcs10CertificationRequest(new Asn1SignatureFactory(algorithm, pair.Private), new X509Name($"CN={commonName}"), pair.Public, null);
+        return PemEncoding.WriteString("CERTIFICATE REQUEST", request.GetEncoded());
+    }
+
     /// <summary>A valid CSR with one bit of its signature flipped.</summary>
     public static string Tampered(string commonName)
     {

@@ -70,6 +70,34 @@ public sealed class OpensslEnrollmentTests(ServiceProcess service) : IDisposable
         Assert.Equal(csrKey, certificateKey);
     }
 
+    /// <summary>RSA-PSS CSRs as openssl makes them (default salt = the longest; RSA-PSS keys) enroll, and openssl verifies the result.</summary>
+    [SkippableTheory]
+    [InlineData("RSA", "-sigopt rsa_padding_mode:pss", "Public Key Algorithm: rsaEncryption")]
+    [InlineData("RSA", "-sigopt rsa_padding_mode:pss -sha384 -sigopt rsa_pss_saltlen:max", "Public Key Algorithm: rsaEncryption")]
+    [InlineData("RSA-PSS", "", "Public Key Algorithm: rsassaPss")]
+    public async Task Enroll_OpensslRsaPssCsr_IssuesCertificateThatVerifies(string algorithm, string signatureOptions, string publicKeyText)
+    {
+        var openssl = new Openssl(RequiredTool.Openssl(), _work.Path);
+        var commonName = $"client-pss-{Guid.NewGuid():N}"[..20];
+        var spiffeId = $"spiffe://example.org/{commonName}";
+        (await openssl.RunAsync("genpkey", "-algorithm", algorithm, "-pkeyopt", "rsa_keygen_bits:2048", "-out", "client.key")).EnsureSuccess();
+        (await openssl.RunAsync(["req", "-new", "-key", "client.key", "-subj", $"/CN={commonName}", "-addext", $"subjectAltName=URI:{spiffeId}",
+            .. signatureOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries), "-out", "client.csr"])).EnsureSuccess();
+        (await openssl.RunAsync("req", "-verify", "-noout", "-in", "client.csr")).EnsureSuccess();
+
+        var token = await service.Api.CreateEnrollmentTokenAsync(commonName, [spiffeId]);
+        var issued = await service.Api.EnrollAsync(token, await File.ReadAllTextAsync(_work.File("client.csr")));
+        await WriteCaFilesAsync();
+        await File.WriteAllTextAsync(_work.File("cert.pem"), issued.Certificate);
+
+        var verify = await openssl.RunAsync("verify", "-CAfile", "root.pem", "-untrusted", "ca.pem", "cert.pem");
+        Assert.True(verify.ExitCode == 0 && verify.StandardOutput.Contains("cert.pem: OK"), verify.ToString());
+        Assert.Contains(publicKeyText, await openssl.TextAsync("cert.pem"));
+        Assert.Equal(
+            (await openssl.RunAsync("pkey", "-in", "client.key", "-pubout")).EnsureSuccess().StandardOutput,
+            (await openssl.RunAsync("x509", "-in", "cert.pem", "-noout", "-pubkey")).EnsureSuccess().StandardOutput);
+    }
+
     private async Task WriteCaFilesAsync()
     {
         await File.WriteAllTextAsync(_work.File("root.pem"), await service.Api.GetTextAsync("pki/root.pem"));

@@ -128,6 +128,42 @@ public sealed class CurlRenewalTests(ServiceProcess service) : IDisposable
     }
 
     [SkippableFact]
+    public async Task Renew_SameKey_Returns400SayingToGenerateANewKeyAndKeepsCertificateActive()
+    {
+        var (openssl, curl) = Tools();
+        var name = UniqueName("samekey");
+        var serial = await EnrollAsync(openssl, name, "old");
+        await openssl.CreateCsrAsync("old.key", name, San(name), "again.csr");
+
+        var answer = await RenewAsync(curl, "again.csr", "old.pem", "old.key");
+
+        AssertProblem(answer, 400);
+        Assert.Contains("new key", answer.Body);
+        Assert.Equal("active", await service.Api.GetStatusAsync(serial));
+    }
+
+    /// <summary>A server certificate (serverAuth only) renews itself over curl: curl offers it and the listener accepts it.</summary>
+    [SkippableFact]
+    public async Task Renew_ServerCertificate_RenewsAsServerCertificate()
+    {
+        var (openssl, curl) = Tools();
+        var name = UniqueName("server");
+        var oldSerial = await EnrollAsync(openssl, name, "old", profile: "server");
+        Assert.Contains("TLS Web Server Authentication", await openssl.TextAsync("old.pem"));
+        await openssl.GenerateKeyAsync(KeyType.EcP256, "new.key");
+        await openssl.CreateCsrAsync("new.key", name, San(name), "new.csr");
+
+        var answer = await RenewAsync(curl, "new.csr", "old.pem", "old.key");
+
+        Assert.True(answer.Status == 201, answer.ToString());
+        await File.WriteAllTextAsync(_work.File("new.pem"), JsonDocument.Parse(answer.Body).RootElement.GetProperty("certificate").GetString());
+        var text = await openssl.TextAsync("new.pem");
+        Assert.Contains("TLS Web Server Authentication", text);
+        Assert.DoesNotContain("TLS Web Client Authentication", text);
+        Assert.Equal("superseded", await service.Api.GetStatusAsync(oldSerial));
+    }
+
+    [SkippableFact]
     public async Task Renew_OnPlainHttpListener_Returns404()
     {
         var (openssl, curl) = Tools();
@@ -180,11 +216,11 @@ public sealed class CurlRenewalTests(ServiceProcess service) : IDisposable
     private static string San(string name) => $"URI:spiffe://example.org/{name}";
 
     /// <summary>Enrolls <c>&lt;file&gt;.key/.pem</c> for CN=<paramref name="name"/> with openssl, writes the CA files; returns the serial.</summary>
-    private async Task<string> EnrollAsync(Openssl openssl, string name, string file)
+    private async Task<string> EnrollAsync(Openssl openssl, string name, string file, string profile = "client")
     {
         await openssl.GenerateKeyAsync(KeyType.EcP256, $"{file}.key");
         var csr = await openssl.CreateCsrAsync($"{file}.key", name, San(name), $"{file}.csr");
-        var token = await service.Api.CreateEnrollmentTokenAsync(name, [San(name)["URI:".Length..]]);
+        var token = await service.Api.CreateEnrollmentTokenAsync(name, [San(name)["URI:".Length..]], profile);
         var issued = await service.Api.EnrollAsync(token, csr);
         await File.WriteAllTextAsync(_work.File($"{file}.pem"), issued.Certificate);
         await WriteCaFilesAsync();

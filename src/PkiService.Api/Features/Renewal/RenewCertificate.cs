@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using PkiService.Api.Features.Enrollment;
 using PkiService.Api.Infrastructure;
 using PkiService.Core.Authorities;
@@ -17,7 +18,10 @@ namespace PkiService.Api.Features.Renewal;
 
 /// <summary>Body of POST /api/v1/renew.</summary>
 /// <param name="Csr">PEM PKCS#10 request with the same CN and SANs as the certificate presented; a new key is expected.</param>
-/// <param name="Validity">Optional ISO 8601 duration such as P90D; capped by the profile's maximum.</param>
+/// <param name="Validity">
+/// Optional ISO 8601 duration such as P90D; without it the new certificate gets the lifetime of the one it replaces.
+/// Capped by the profile's maximum and by the enrollment token's validity cap.
+/// </param>
 public sealed record RenewRequest(string? Csr, string? Validity);
 
 /// <summary>Renews the certificate presented as the TLS client certificate (DER, null when none was sent).</summary>
@@ -28,9 +32,17 @@ public sealed record RenewCertificate(byte[]? ClientCertificate, string? Csr, st
 /// active (not revoked, not superseded); checks that the CSR keeps its CN and SANs; then in one transaction marks the
 /// old certificate superseded (conditionally, so of two concurrent renewals one wins) and stores the new one, which
 /// keeps the profile, token and contact e-mail of the old one.
+/// <para>
+/// The presented certificate is not required to carry the clientAuth EKU: a <c>server</c> certificate renews itself
+/// the same way. The EKU tells other relying parties what the key may be used for; here the relying party is this
+/// service, which checks the certificate against its own issuing CA and database and authorizes only a renewal of that
+/// certificate's own names under its own profile, so requiring clientAuth would only stop servers from rotating (step-ca
+/// renews server certificates over mTLS the same way).
+/// </para>
 /// </summary>
 public sealed partial class RenewCertificateHandler(
     PkiDbContext db,
+    IOptions<RenewalOptions> options,
     AuditTrail audit,
     CertificateIssuer issuer,
     CaHierarchy hierarchy,
@@ -99,6 +111,8 @@ public sealed partial class RenewCertificateHandler(
         var names = new NameAuthorization(record.CommonName, record.SubjectAltNames.Select(SubjectAltName.Classify).ToList());
         names.RequireExactly(request);
         TimeSpan? validity = command.Validity is null ? null : IsoDuration.TryParse(command.Validity, out var v) ? v : null;
+        RefuseKeyReuse(request, record, serial);
+        validity = await RenewalValidityAsync(record, validity, cancellationToken);
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         // Write first, so this transaction holds SQLite's write lock from here on. Conditional update: of two renewals
@@ -121,6 +135,45 @@ public sealed partial class RenewCertificateHandler(
 
         LogRenewed(logger, serial.Hex, issued.SerialNumber.Hex, issued.Subject, issued.NotAfter, request.KeyDescription);
         return new EnrollmentResponse(issued.SerialNumber.Hex, issued.Pem, hierarchy.ChainPem, issued.NotBefore, issued.NotAfter);
+    }
+
+    /// <summary>
+    /// Refuses a CSR for the key the presented certificate already certifies, unless <c>Renewal:AllowKeyReuse</c>.
+    /// RFC 7030 4.2.2 allows both a renewal with the same key and a rekey, but a renewal is the moment to rotate the key,
+    /// and step-ca and EST clients make a new one every time: the same key again is usually a client bug that would keep
+    /// a possibly exposed key in service. Compared as keys, not as encodings (<see cref="CertificationRequest.HasSameKeyAs"/>),
+    /// so re-encoding the key (a compressed EC point, an RSA-PSS OID) does not get around it.
+    /// </summary>
+    private void RefuseKeyReuse(CertificationRequest request, CertificateRecord record, SerialNumber serial)
+    {
+        if (options.Value.AllowKeyReuse
+            || !request.HasSameKeyAs(Org.BouncyCastle.Asn1.X509.X509CertificateStructure.GetInstance(record.Der).SubjectPublicKeyInfo))
+        {
+            return;
+        }
+        LogRefused(logger, serial.Hex, "same key");
+        throw new CsrRejectedException(
+            $"The CSR is for the key that certificate {serial.Hex} already certifies; a renewal needs a new key: generate one ('openssl genpkey'), make the CSR with it and renew again.");
+    }
+
+    /// <summary>
+    /// The validity the renewal is issued with. Without a requested one, the lifetime the old certificate was issued with
+    /// (notAfter - notBefore, less the backdate every issuance adds), so a renewal never lengthens a certificate unasked:
+    /// a one-minute certificate renews for one minute. Either is capped by the enrollment token's <c>MaxValidity</c> (the
+    /// token the certificate descends from, looked up by id even when used or expired: its cap outlives it); the profile's
+    /// maximum is applied by the issuer, as for enrollment.
+    /// </summary>
+    private async Task<TimeSpan> RenewalValidityAsync(CertificateRecord record, TimeSpan? requested, CancellationToken cancellationToken)
+    {
+        var lifetime = record.NotAfter - record.NotBefore;
+        var validity = requested ?? (lifetime > IssuingAuthority.Backdate ? lifetime - IssuingAuthority.Backdate : lifetime);
+        var tokenCap = record.EnrollmentTokenId is null
+            ? null
+            : await db.EnrollmentTokens.AsNoTracking()
+                .Where(t => t.Id == record.EnrollmentTokenId)
+                .Select(t => t.MaxValidity)
+                .FirstOrDefaultAsync(cancellationToken);
+        return tokenCap is { } cap && validity > cap ? cap : validity;
     }
 
     /// <summary>

@@ -5,6 +5,8 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using PkiService.Api.Tests.Support;
 using PkiService.Api.Issuance;
+using PkiService.Tests.Shared;
+using Org.BouncyCastle.Asn1.X509;
 
 namespace PkiService.Api.Tests.Features.Enrollment;
 
@@ -116,6 +118,49 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()), scenario);
         var accepted = await _factory.EnrollAsync(token, Csrs.P256("client-2", "spiffe://example.org/client-2"));
         Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+    }
+
+    /// <summary>CSRs with a malformed subjectAltName, built with BouncyCastle; an 8-octet IP once answered 500.</summary>
+    public static TheoryData<string, string, string> MalformedSubjectAltNames => new()
+    {
+        { "8-octet IP", Pem(RawCsrs.WithSubjectAltNames("client-6", RawCsrs.GeneralName(GeneralName.IPAddress, new byte[8]))), "iPAddress of 8 octets" },
+        { "UTF-8 dNSName", Pem(RawCsrs.WithSubjectAltNames("client-6", RawCsrs.GeneralName(GeneralName.DnsName, Encoding.UTF8.GetBytes("bücher.example")))), "must be printable ASCII" },
+        { "relative URI", Pem(RawCsrs.WithSubjectAltNames("client-6", RawCsrs.GeneralName(GeneralName.UniformResourceIdentifier, "client-6"))), "is not an absolute URI" },
+        { "two subjectAltName extensions", Pem(RawCsrs.WithExtensions("client-6",
+            RawCsrs.SubjectAltNameExtension(RawCsrs.GeneralName(GeneralName.UniformResourceIdentifier, "spiffe://example.org/client-6")),
+            RawCsrs.SubjectAltNameExtension(RawCsrs.GeneralName(GeneralName.IPAddress, [10, 0, 0, 6])))), "more than once" },
+        { "unparseable extension", Pem(RawCsrs.WithExtensions("client-6", RawCsrs.Extension(X509Extensions.SubjectAlternativeName, [0x30, 0x05, 0x82]))), "not a GeneralNames" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedSubjectAltNames))]
+    public async Task Enroll_MalformedSubjectAltName_Returns400NamingItAndLeavesTokenUsable(string scenario, string csr, string expected)
+    {
+        var token = await _factory.CreateTokenAsync("client-6", ["spiffe://example.org/client-6"]);
+
+        var refused = await _factory.EnrollAsync(token, csr);
+
+        var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest);
+        var title = problem.GetProperty("title").GetString()!;
+        Assert.True(title.Contains(expected, StringComparison.Ordinal), $"{scenario}: {title}");
+        var accepted = await _factory.EnrollAsync(token, Csrs.P256("client-6", "spiffe://example.org/client-6"));
+        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("MD5WITHRSA", "md5WithRSAEncryption (MD5)")]
+    [InlineData("SHA1WITHRSA", "sha1WithRSAEncryption (SHA-1)")]
+    [InlineData("SHA1WITHECDSA", "ecdsa-with-SHA1 (SHA-1)")]
+    public async Task Enroll_CsrSignedWithMd5OrSha1_Returns400NamingAlgorithmAndFix(string algorithm, string named)
+    {
+        var token = await _factory.CreateTokenAsync("client-7");
+
+        var refused = await _factory.EnrollAsync(token, Csrs.SignedWith("client-7", algorithm));
+
+        var title = (await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest)).GetProperty("title").GetString()!;
+        Assert.Contains(named, title, StringComparison.Ordinal);
+        Assert.Contains("SHA-256", title, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Created, (await _factory.EnrollAsync(token, Csrs.SignedWith("client-7", "SHA256WITHECDSA"))).StatusCode);
     }
 
     [Fact]
@@ -233,6 +278,8 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         request.Headers.ExpectContinue = expectContinue;
         return await client.SendAsync(request);
     }
+
+    private static string Pem(byte[] der) => System.Security.Cryptography.PemEncoding.WriteString("CERTIFICATE REQUEST", der);
 
     private static string Json(string csr, string? validity = null) =>
         System.Text.Json.JsonSerializer.Serialize(new { csr, validity });

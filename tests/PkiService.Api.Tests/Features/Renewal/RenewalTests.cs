@@ -180,6 +180,129 @@ public sealed class RenewalTests : IDisposable
         Assert.All(refusals, r => Assert.Contains("already renewed", r.Details, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Renew_WithoutValidity_KeepsTheOriginalLifetime_OneMinuteRenewsForOneMinute()
+    {
+        var old = await EnrollAsync("one-minute", "PT1M");
+        using var client = _factory.CreateMtlsClient(old.Certificate);
+
+        var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("one-minute", SpiffeId) });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var renewed = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
+        Assert.Equal(TimeSpan.FromMinutes(1), renewed.NotAfter - renewed.NotBefore - TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
+    public async Task Renew_RequestedValidityOverTheTokenCap_IsCappedAtTheTokenCap()
+    {
+        var old = await EnrollAsync("token-capped", "P30D");
+        await SetTokenMaxValidityAsync(old.Serial, TimeSpan.FromDays(1));
+        using var client = _factory.CreateMtlsClient(old.Certificate);
+
+        var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("token-capped", SpiffeId), validity = "P30D" });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var renewed = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
+        Assert.Equal(TimeSpan.FromDays(1), renewed.NotAfter - renewed.NotBefore - TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
+    public async Task Renew_WithoutValidity_OriginalLifetimeOverTheTokenCap_IsCappedAtTheTokenCap()
+    {
+        var old = await EnrollAsync("lifetime-capped", "P30D");
+        await SetTokenMaxValidityAsync(old.Serial, TimeSpan.FromHours(12));
+        using var client = _factory.CreateMtlsClient(old.Certificate);
+
+        var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("lifetime-capped", SpiffeId) });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var renewed = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
+        Assert.Equal(TimeSpan.FromHours(12), renewed.NotAfter - renewed.NotBefore - TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
+    public async Task Renew_RequestedValidityOverTheProfileMaximum_IsCappedAtTheProfileMaximum()
+    {
+        var old = await EnrollAsync("profile-capped", "P30D");
+        using var client = _factory.CreateMtlsClient(old.Certificate);
+
+        var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("profile-capped", SpiffeId), validity = "P1000D" });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var renewed = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
+        Assert.Equal(TimeSpan.FromDays(397), renewed.NotAfter - renewed.NotBefore - TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>
+    /// Decision pinned here (README, Rotation): a server certificate authenticates the renewal of itself although it has
+    /// no clientAuth EKU; this service is the relying party and authorizes only that certificate's names and profile.
+    /// </summary>
+    [Fact]
+    public async Task Renew_ServerCertificateWithoutClientAuthEku_RenewsItselfAsServerCertificate()
+    {
+        var old = await EnrollAsync("server-1", "P30D", profile: "server");
+        using (var presented = X509CertificateLoader.LoadCertificate(old.Certificate.RawData))
+        {
+            var eku = Assert.Single(presented.Extensions.OfType<X509EnhancedKeyUsageExtension>());
+            Assert.Equal(["1.3.6.1.5.5.7.3.1"], eku.EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value));
+        }
+        using var client = _factory.CreateMtlsClient(old.Certificate);
+
+        var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("server-1", SpiffeId) });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var renewed = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
+        using var certificate = X509Certificate2.CreateFromPem(renewed.Certificate);
+        var renewedEku = Assert.Single(certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>());
+        Assert.Equal(["1.3.6.1.5.5.7.3.1"], renewedEku.EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value));
+        var (oldRecord, newRecord) = await RecordsAsync(old.Serial, renewed.SerialNumber);
+        Assert.Equal((CertificateStatus.Superseded, "server"), (oldRecord.Status, newRecord.Profile));
+    }
+
+    [Fact]
+    public async Task Renew_SameKey_Returns400SayingToGenerateANewKeyAndOldStaysActive()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var old = await EnrollAsync("same-key", "P30D", key);
+        using var client = _factory.CreateMtlsClient(old.Certificate);
+
+        var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csr(key, "same-key", SpiffeId) });
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("new key", problem.GetProperty("title").GetString());
+        var (record, _) = await RecordsAsync(old.Serial, old.Serial);
+        Assert.Equal((CertificateStatus.Active, null), (record.Status, record.SupersededBy));
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("same-key", SpiffeId) })).StatusCode);
+    }
+
+    [Fact]
+    public async Task Renew_SameKeyWithAllowKeyReuse_Returns201CertifyingTheSameKey()
+    {
+        using var factory = new PkiApiFactory(timeProvider: _clock, settings: new Dictionary<string, string?> { ["Renewal:AllowKeyReuse"] = "true" }, mtlsListener: true);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var old = await EnrollAsync("reused-key", "P30D", key, factory: factory);
+        using var client = factory.CreateMtlsClient(old.Certificate);
+
+        var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csr(key, "reused-key", SpiffeId) });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var renewed = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
+        using var certificate = X509Certificate2.CreateFromPem(renewed.Certificate);
+        Assert.Equal(key.ExportSubjectPublicKeyInfo(), certificate.PublicKey.ExportSubjectPublicKeyInfo());
+    }
+
+    /// <summary>Sets the validity cap of the token <paramref name="serial"/> was enrolled with, straight in the database.</summary>
+    private async Task SetTokenMaxValidityAsync(string serial, TimeSpan maxValidity)
+    {
+        await using var scope = _factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
+        var tokenId = (await db.Certificates.AsNoTracking().SingleAsync(c => c.SerialNumber == serial)).EnrollmentTokenId;
+        var token = await db.EnrollmentTokens.SingleAsync(t => t.Id == tokenId);
+        token.MaxValidity = maxValidity;
+        await db.SaveChangesAsync();
+    }
+
     /// <summary>The serial of the certificate the mTLS listener presents in a new handshake.</summary>
     private async Task<string> ServerSerialAsync()
     {
@@ -200,11 +323,14 @@ public sealed class RenewalTests : IDisposable
         return serial ?? throw new InvalidOperationException("No server certificate was seen.");
     }
 
-    private async Task<(string Serial, X509Certificate2 Certificate)> EnrollAsync(string commonName, string validity)
+    private async Task<(string Serial, X509Certificate2 Certificate)> EnrollAsync(
+        string commonName, string validity, ECDsa? key = null, string profile = "client", PkiApiFactory? factory = null)
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var token = await _factory.CreateTokenAsync(commonName, [SpiffeId]);
-        var response = await _factory.EnrollAsync(token, Csr(key, commonName, SpiffeId), validity);
+        factory ??= _factory;
+        using var ownKey = key is null ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : null;
+        key ??= ownKey!;
+        var token = await factory.CreateTokenAsync(commonName, [SpiffeId], profile);
+        var response = await factory.EnrollAsync(token, Csr(key, commonName, SpiffeId), validity);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var body = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
         using var certificate = X509Certificate2.CreateFromPem(body.Certificate);
