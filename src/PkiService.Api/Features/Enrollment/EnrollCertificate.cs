@@ -14,7 +14,7 @@ namespace PkiService.Api.Features.Enrollment;
 
 /// <summary>Body of POST /api/v1/enroll.</summary>
 /// <param name="Csr">PEM PKCS#10 certification request.</param>
-/// <param name="Validity">Optional ISO 8601 duration such as P90D; capped by the profile's maximum.</param>
+/// <param name="Validity">Optional ISO 8601 duration such as P90D; capped by the profile's maximum and the token's maxValidity.</param>
 public sealed record EnrollRequest(string? Csr, string? Validity);
 
 /// <summary>Enrolls a CSR with a one-time token.</summary>
