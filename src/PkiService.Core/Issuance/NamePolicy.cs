@@ -173,8 +173,8 @@ public sealed record NamePolicy(
 /// <summary>
 /// A CN pattern: literal characters, compared case-insensitively, where each '*' stands for one or more characters
 /// other than '.' (so within one DNS label). <c>device-*</c> matches device-7; <c>*.team-a.example.org</c> matches
-/// web.team-a.example.org but not a.b.team-a.example.org. There are no other metacharacters and matching is linear
-/// in pattern times name length, so a pattern cannot be made to run long (unlike a regular expression).
+/// web.team-a.example.org but not a.b.team-a.example.org. There are no other metacharacters and matching takes
+/// pattern length times name length steps, so a pattern cannot be made to run long (unlike a backtracking regex).
 /// </summary>
 public sealed class CommonNameGlob
 {
