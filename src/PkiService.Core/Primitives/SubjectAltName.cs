@@ -33,13 +33,6 @@ public sealed record SubjectAltName(SubjectAltNameKind Kind, string Value)
         };
     }
 
-    /// <summary>
-    /// Checks a SAN string from outside and gives it in its stored form (A-label DNS names, canonical IPs); false with
-    /// a message that names the value and the fix when it cannot go into a certificate. See <see cref="NameSyntax"/>.
-    /// </summary>
-    public static bool TryParse(string? text, out SubjectAltName name, out string error) =>
-        NameSyntax.TryParseSubjectAltName(text, out name, out error);
-
     /// <summary>Reads a BouncyCastle <see cref="GeneralName"/>; null for kinds we do not issue.</summary>
     public static SubjectAltName? FromGeneralName(GeneralName name) => name.TagNo switch
     {
@@ -74,6 +67,13 @@ public sealed record SubjectAltName(SubjectAltNameKind Kind, string Value)
         SubjectAltNameKind.IpAddress => new GeneralName(GeneralName.IPAddress, Value),
         _ => throw new InvalidOperationException($"Unknown SAN kind {Kind}."),
     };
+
+    /// <summary>
+    /// Checks a SAN string from outside and gives it in its stored form (A-label DNS names, canonical IPs); false with
+    /// a message that names the value and the fix when it cannot go into a certificate. See <see cref="NameSyntax"/>.
+    /// </summary>
+    public static bool TryParse(string? text, out SubjectAltName name, out string error) =>
+        NameSyntax.TryParseSubjectAltName(text, out name, out error);
 
     public override string ToString() => Value;
 }
