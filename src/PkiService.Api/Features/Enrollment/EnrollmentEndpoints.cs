@@ -20,8 +20,7 @@ public static class EnrollmentEndpoints
         api.MapPost("/enroll", EnrollAsync)
             .WithName("Enroll")
             .WithSummary("Enroll a CSR with a one-time enrollment token")
-            .WithDescription("Send the enrollment token as 'Authorization: Bearer <token>' and a PEM PKCS#10 CSR. The token is consumed only when a certificate is issued. "
-                + "The validity is capped by the profile's maximum and the token's maxValidity.")
+            .WithDescription("Send the enrollment token as 'Authorization: Bearer <token>' and a PEM PKCS#10 CSR. The token is consumed only when a certificate is issued.")
             .WithMetadata(new RequestSizeLimitAttribute(MaxEnrollmentBodyBytes))
             .Accepts<EnrollRequest>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
