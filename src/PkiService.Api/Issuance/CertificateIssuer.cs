@@ -23,19 +23,16 @@ public sealed partial class CertificateIssuer(
     /// <summary>How many fresh serials an issuance tries before giving up (each collision is a 2^-128 event).</summary>
     public const int SerialAttempts = 5;
 
-    /// <summary>Signs the certificate and adds its (unsaved) record, with the token and contact it is attributed to.</summary>
+    /// <summary>Signs the certificate <paramref name="grant"/> allows and adds its (unsaved) record, attributed as the grant says.</summary>
     public async Task<IssuedCertificate> IssueAndAddAsync(
         CertificationRequest request,
-        NameAuthorization names,
-        CertificateProfile profile,
+        IssuanceGrant grant,
         TimeSpan? validity,
-        string? enrollmentTokenId,
-        string? contactEmail,
         CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < SerialAttempts; attempt++)
         {
-            var (issued, record) = Sign(request, names, profile, validity, enrollmentTokenId, contactEmail);
+            var (issued, record) = Sign(request, grant, validity);
             // RFC 5280 4.1.2.2: serials are unique per CA. A 128-bit collision is practically impossible, but checked anyway.
             if (await db.Certificates.AnyAsync(c => c.SerialNumber == record.SerialNumber, cancellationToken))
             {
@@ -58,15 +55,10 @@ public sealed partial class CertificateIssuer(
     /// Draws a random serial and signs, without touching the database; the record it returns is not yet stored and its
     /// serial not yet checked for uniqueness (whoever stores it does both in one transaction).
     /// </summary>
-    public (IssuedCertificate Issued, CertificateRecord Record) Sign(
-        CertificationRequest request,
-        NameAuthorization names,
-        CertificateProfile profile,
-        TimeSpan? validity,
-        string? enrollmentTokenId,
-        string? contactEmail)
+    public (IssuedCertificate Issued, CertificateRecord Record) Sign(CertificationRequest request, IssuanceGrant grant, TimeSpan? validity)
     {
-        var issued = issuingAuthority.Issue(new IssuanceOrder(SerialNumber.NewRandom(), request, names, profile, validity));
+        ArgumentNullException.ThrowIfNull(grant);
+        var issued = issuingAuthority.Issue(new IssuanceOrder(SerialNumber.NewRandom(), request, grant, validity));
         var record = new CertificateRecord
         {
             SerialNumber = issued.SerialNumber.Hex,
@@ -80,8 +72,8 @@ public sealed partial class CertificateIssuer(
             IssuedAt = time.GetUtcNow().UtcDateTime,
             Status = CertificateStatus.Active,
             Der = issued.Der,
-            EnrollmentTokenId = enrollmentTokenId,
-            ContactEmail = contactEmail,
+            EnrollmentTokenId = grant.EnrollmentTokenId,
+            ContactEmail = grant.ContactEmail,
         };
         return (issued, record);
     }

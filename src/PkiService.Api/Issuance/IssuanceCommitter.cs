@@ -5,11 +5,17 @@ using PkiService.Api.Infrastructure;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
 using PkiService.Api.Audit;
+using PkiService.Core.Issuance;
 
 namespace PkiService.Api.Issuance;
 
-/// <summary>A signed certificate waiting to be stored, with the token it consumes and the audit event it records.</summary>
-public sealed record PendingIssuance(CertificateRecord Certificate, string TokenId, AuditEntry Audit);
+/// <summary>A signed certificate waiting to be stored, with the grant it was issued under and the audit event it records.</summary>
+public sealed record PendingIssuance(CertificateRecord Certificate, IssuanceGrant Grant, AuditEntry Audit)
+{
+    /// <summary>The one-time token the commit consumes; the committer takes only grants that consume one.</summary>
+    public string TokenId => Grant.ConsumedTokenId
+        ?? throw new InvalidOperationException($"A {Grant.Source} grant consumes no token; the group committer stores token enrollments only.");
+}
 
 /// <summary>What became of a <see cref="PendingIssuance"/>. Only <see cref="Committed"/> may be handed to the client.</summary>
 public enum IssuanceCommitOutcome
@@ -46,6 +52,8 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
     /// <summary>Queues the issuance and completes once it is committed (or refused). Not cancellable once queued: the commit may already be under way.</summary>
     public Task<IssuanceCommitOutcome> CommitAsync(PendingIssuance issuance)
     {
+        ArgumentNullException.ThrowIfNull(issuance);
+        _ = issuance.TokenId; // refuse a grant that consumes no token before it is queued
         var submission = new Submission(issuance, new TaskCompletionSource<IssuanceCommitOutcome>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!queue.Writer.TryWrite(submission))
         {

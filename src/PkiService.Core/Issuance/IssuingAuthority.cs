@@ -7,12 +7,11 @@ using PkiService.Core.Primitives;
 
 namespace PkiService.Core.Issuance;
 
-/// <summary>What to issue: everything here has already been authorized.</summary>
+/// <summary>What to issue: the request, under a grant that has already been checked, with the validity asked for.</summary>
 public sealed record IssuanceOrder(
     SerialNumber SerialNumber,
     CertificationRequest Request,
-    NameAuthorization Names,
-    CertificateProfile Profile,
+    IssuanceGrant Grant,
     TimeSpan? RequestedValidity);
 
 /// <summary>A signed end-entity certificate, not yet handed to anyone.</summary>
@@ -60,11 +59,17 @@ public sealed class IssuingAuthority
     public IssuedCertificate Issue(IssuanceOrder order)
     {
         ArgumentNullException.ThrowIfNull(order);
-        var (commonName, sans) = order.Names.Resolve(order.Request, order.Profile);
+        var profile = order.Grant.Profile;
+        var (commonName, sans) = order.Grant.Names.Resolve(order.Request, profile);
 
         var now = _timeProvider.GetUtcNow();
         var notBefore = TruncateToSeconds(now - Backdate);
-        var notAfter = TruncateToSeconds(now + order.Profile.EffectiveValidity(order.RequestedValidity));
+        var validity = profile.EffectiveValidity(order.RequestedValidity);
+        if (order.Grant.MaxValidity is { } cap && validity > cap)
+        {
+            validity = cap; // the grant (an enrollment token) may allow less than the profile
+        }
+        var notAfter = TruncateToSeconds(now + validity);
         var issuerNotAfter = new DateTimeOffset(_issuer.Certificate.NotAfter, TimeSpan.Zero);
         if (notAfter > issuerNotAfter)
         {
@@ -83,12 +88,12 @@ public sealed class IssuingAuthority
         // RFC 5280 4.2.1.9: an end entity says CA:FALSE explicitly so no path builder treats it as a CA.
         generator.AddExtension(X509Extensions.BasicConstraints, true, new BasicConstraints(false));
         var keyUsage = KeyUsage.DigitalSignature;
-        if (order.Profile == CertificateProfile.Server && order.Request.IsRsa)
+        if (profile == CertificateProfile.Server && order.Request.IsRsa)
         {
             keyUsage |= KeyUsage.KeyEncipherment; // TLS 1.2 RSA key exchange
         }
         generator.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(keyUsage));
-        generator.AddExtension(X509Extensions.ExtendedKeyUsage, false, new ExtendedKeyUsage(order.Profile.ExtendedKeyUsage));
+        generator.AddExtension(X509Extensions.ExtendedKeyUsage, false, new ExtendedKeyUsage(profile.ExtendedKeyUsage));
         // RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value, taken straight from the CSR's SPKI.
         generator.AddExtension(X509Extensions.SubjectKeyIdentifier, false,
             new SubjectKeyIdentifier(SHA1.HashData(order.Request.PublicKeyInfo.PublicKey.GetBytes())));
@@ -106,7 +111,7 @@ public sealed class IssuingAuthority
             subject.ToString(),
             commonName,
             sans,
-            order.Profile.Name,
+            profile.Name,
             notBefore,
             notAfter,
             certificate.GetEncoded());

@@ -16,26 +16,21 @@ public enum SubjectAltNameKind
 public sealed record SubjectAltName(SubjectAltNameKind Kind, string Value)
 {
     /// <summary>
-    /// Classifies a SAN string the way the API contract says: a URI when it has a scheme, an IP when it parses
-    /// as one, an e-mail when it has '@', else a DNS name.
+    /// Classifies a SAN string the way the API contract says (<see cref="NameSyntax.KindOf"/>): an IP when it parses
+    /// as one, a URI when it starts with a scheme, an e-mail when it has '@', else a DNS name. It does not check the
+    /// syntax: names from outside go through <see cref="TryParse"/>; this reads names already stored.
     /// </summary>
     public static SubjectAltName Classify(string text)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(text);
         text = text.Trim();
-        if (text.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme.Length > 0)
+        return NameSyntax.KindOf(text) switch
         {
-            return new SubjectAltName(SubjectAltNameKind.Uri, text);
-        }
-        if (IPAddress.TryParse(text, out var ip) && (text.Contains(':') || text.Count(c => c == '.') == 3))
-        {
-            return new SubjectAltName(SubjectAltNameKind.IpAddress, ip.ToString());
-        }
-        if (text.Contains('@'))
-        {
-            return new SubjectAltName(SubjectAltNameKind.Email, text);
-        }
-        return new SubjectAltName(SubjectAltNameKind.Dns, text.ToLowerInvariant());
+            SubjectAltNameKind.IpAddress when IPAddress.TryParse(text, out var ip) => new SubjectAltName(SubjectAltNameKind.IpAddress, ip.ToString()),
+            SubjectAltNameKind.Uri => new SubjectAltName(SubjectAltNameKind.Uri, text),
+            SubjectAltNameKind.Email => new SubjectAltName(SubjectAltNameKind.Email, text),
+            _ => new SubjectAltName(SubjectAltNameKind.Dns, text.ToLowerInvariant()),
+        };
     }
 
     /// <summary>
@@ -123,6 +118,13 @@ public sealed record SubjectAltName(SubjectAltNameKind Kind, string Value)
         SubjectAltNameKind.IpAddress => new GeneralName(GeneralName.IPAddress, Value),
         _ => throw new InvalidOperationException($"Unknown SAN kind {Kind}."),
     };
+
+    /// <summary>
+    /// Checks a SAN string from outside and gives it in its stored form (A-label DNS names, canonical IPs); false with
+    /// a message that names the value and the fix when it cannot go into a certificate. See <see cref="NameSyntax"/>.
+    /// </summary>
+    public static bool TryParse(string? text, out SubjectAltName name, out string error) =>
+        NameSyntax.TryParseSubjectAltName(text, out name, out error);
 
     public override string ToString() => Value;
 }

@@ -13,7 +13,7 @@ public class IssuanceBenchmarks
     private IssuingAuthority _authority = null!;
     private string _csrPem = null!;
     private CertificationRequest _csr = null!;
-    private readonly NameAuthorization _names = new("bench", []);
+    private readonly IssuanceGrant _grant = IssuanceGrant.ForService("bench", new NameAuthorization("bench", []), CertificateProfile.Client);
 
     [GlobalSetup]
     public void Setup()
@@ -32,5 +32,5 @@ public class IssuanceBenchmarks
 
     [Benchmark(Description = "issue from verified CSR")]
     public IssuedCertificate Issue() =>
-        _authority.Issue(new IssuanceOrder(SerialNumber.NewRandom(), _csr, _names, CertificateProfile.Client, null));
+        _authority.Issue(new IssuanceOrder(SerialNumber.NewRandom(), _csr, _grant, null));
 }

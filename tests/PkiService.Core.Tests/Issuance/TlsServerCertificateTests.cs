@@ -63,8 +63,8 @@ public sealed class TlsServerCertificateTests(CaFixture ca) : IClassFixture<CaFi
             (request, _) =>
             {
                 onIssue();
-                var authorized = new NameAuthorization("localhost", names);
-                return Task.FromResult(authority.Issue(new IssuanceOrder(SerialNumber.NewRandom(), request, authorized, CertificateProfile.Server, TimeSpan.FromDays(30))).Der);
+                var grant = IssuanceGrant.ForService("listener", new NameAuthorization("localhost", names), CertificateProfile.Server);
+                return Task.FromResult(authority.Issue(new IssuanceOrder(SerialNumber.NewRandom(), request, grant, TimeSpan.FromDays(30))).Der);
             },
             time, NullLogger.Instance, keyEncryptionIterations: 1_000);
     }

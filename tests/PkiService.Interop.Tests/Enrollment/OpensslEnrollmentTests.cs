@@ -41,6 +41,23 @@ public sealed class OpensslEnrollmentTests(ServiceProcess service) : IDisposable
         Assert.DoesNotContain("TLS Web Server Authentication", text);
     }
 
+    [SkippableFact]
+    public async Task Enroll_OpensslCsrForIdnALabel_CertificateShowsALabel()
+    {
+        // The token names the IDN as a U-label; it is stored and issued as the A-label an openssl client asks for.
+        var openssl = new Openssl(RequiredTool.Openssl(), _work.Path);
+        await openssl.GenerateKeyAsync(KeyType.EcP256, "idn.key");
+        var csr = await openssl.CreateCsrAsync("idn.key", "buecher", "DNS:xn--bcher-kva.example", "idn.csr");
+
+        var token = await service.Api.CreateEnrollmentTokenAsync("buecher", ["bücher.example"]);
+        var issued = await service.Api.EnrollAsync(token, csr);
+        await File.WriteAllTextAsync(_work.File("idn.pem"), issued.Certificate);
+
+        var text = await openssl.TextAsync("idn.pem");
+        var extensions = Openssl.Extensions(text);
+        AssertExtension(extensions, text, "X509v3 Subject Alternative Name", critical: false, "DNS:xn--bcher-kva.example");
+    }
+
     [SkippableTheory]
     [InlineData(KeyType.Rsa2048, "Public-Key: (2048 bit)")]
     [InlineData(KeyType.EcP256, "NIST CURVE: P-256")]

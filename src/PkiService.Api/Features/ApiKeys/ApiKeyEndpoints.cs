@@ -14,7 +14,8 @@ public static class ApiKeyEndpoints
         keys.MapPost("/", CreateAsync)
             .WithName("CreateApiKey")
             .WithSummary("Create an API key")
-            .WithDescription("Admin. Roles: admin (everything), enroller (create enrollment tokens only), auditor (read-only). The key is shown once.")
+            .WithDescription("Admin. Roles: admin (everything), enroller (create enrollment tokens only), auditor (read-only). The key is shown once. "
+                + "An optional namePolicy (dnsSuffixes, uriPrefixes, ipNetworks, commonNamePattern, profiles, maxValidity) limits every enrollment token the key creates.")
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(16 * 1024))
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
@@ -36,7 +37,7 @@ public static class ApiKeyEndpoints
 
     private static async Task<Created<CreateApiKeyResponse>> CreateAsync(CreateApiKeyRequest body, IMediator mediator, CancellationToken cancellationToken)
     {
-        var created = await mediator.Send(new CreateApiKey(body.Name, body.Role), cancellationToken);
+        var created = await mediator.Send(new CreateApiKey(body.Name, body.Role, body.NamePolicy), cancellationToken);
         return TypedResults.Created($"/api/v1/api-keys/{created.Id}", created);
     }
 

@@ -14,7 +14,7 @@ namespace PkiService.Api.Features.Enrollment;
 
 /// <summary>Body of POST /api/v1/enroll.</summary>
 /// <param name="Csr">PEM PKCS#10 certification request.</param>
-/// <param name="Validity">Optional ISO 8601 duration such as P90D; capped by the profile's maximum.</param>
+/// <param name="Validity">Optional ISO 8601 duration such as P90D; capped by the profile's maximum and the token's maxValidity.</param>
 public sealed record EnrollRequest(string? Csr, string? Validity);
 
 /// <summary>Enrolls a CSR with a one-time token.</summary>
@@ -75,22 +75,18 @@ public sealed partial class EnrollCertificateHandler(
     {
         var token = await FindUsableTokenAsync(command.Token, cancellationToken);
         identified(token);
-        if (!CertificateProfile.TryGet(token.Profile, out var profile))
-        {
-            throw new InvalidOperationException($"Token {token.Id} names unknown profile '{token.Profile}'.");
-        }
+        var grant = IssuanceGrants.FromToken(token);
         var request = CertificationRequest.FromPem(command.Csr!);
         TimeSpan? validity = command.Validity is null ? null : IsoDuration.TryParse(command.Validity, out var v) ? v : null;
-        var names = new NameAuthorization(token.CommonName, token.SubjectAltNames.Select(SubjectAltName.Classify).ToList());
         // Resolve once before the transaction so a name the token does not allow is refused without touching the token.
-        names.Resolve(request, profile);
+        grant.Names.Resolve(request, grant.Profile);
 
         // Sign outside any lock, then let the committer consume the token and store the record in a shared transaction
         // (group commit). The response is built only from a committed record.
         for (var attempt = 0; attempt < CertificateIssuer.SerialAttempts; attempt++)
         {
-            var (issued, record) = issuer.Sign(request, names, profile, validity, token.Id, token.ContactEmail);
-            var outcome = await committer.CommitAsync(new PendingIssuance(record, token.Id, new AuditEntry(
+            var (issued, record) = issuer.Sign(request, grant, validity);
+            var outcome = await committer.CommitAsync(new PendingIssuance(record, grant, new AuditEntry(
                 AuditTrail.TokenActor(token.Id), "certificate.issue", issued.SerialNumber.Hex, Success: true,
                 $"{issued.Subject}, profile {issued.Profile}, key {request.KeyDescription}, notAfter {issued.NotAfter:O}; token consumed",
                 audit.CurrentClientIp)));

@@ -33,10 +33,12 @@ public static class EnrollmentEndpoints
         api.MapPost("/enrollment-tokens", CreateTokenAsync)
             .WithName("CreateEnrollmentToken")
             .WithSummary("Create a one-time enrollment token")
-            .WithDescription("Admin or enroller. The token allows exactly the CN and SANs given here; its secret is shown only in this answer.")
+            .WithDescription("Admin or enroller. The token allows exactly the CN and SANs given here; its secret is shown only in this answer. "
+                + "They must fit the API key's name policy, if it has one (403 otherwise); without a policy only admin keys may create 'server'-profile tokens.")
             .WithMetadata(new RequestSizeLimitAttribute(MaxEnrollmentBodyBytes))
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .RequireAuthorization(ApiPolicies.Enroll);
 
         var tokens = api.MapGroup("/enrollment-tokens").RequireAuthorization(ApiPolicies.Admin);
@@ -86,7 +88,7 @@ public static class EnrollmentEndpoints
     private static async Task<Created<CreateEnrollmentTokenResponse>> CreateTokenAsync(
         CreateEnrollmentTokenRequest body, ClaimsPrincipal user, IMediator mediator, CancellationToken cancellationToken)
     {
-        var response = await mediator.Send(new CreateEnrollmentToken(body, user.FindFirstValue(PkiClaims.KeyId)), cancellationToken);
+        var response = await mediator.Send(new CreateEnrollmentToken(body, user.FindFirstValue(PkiClaims.KeyId), user.FindFirstValue(PkiClaims.Role)), cancellationToken);
         return TypedResults.Created($"/api/v1/enrollment-tokens/{response.Id}", response);
     }
 }

@@ -1,3 +1,4 @@
+using PkiService.Core.Primitives;
 using PkiService.Persistence.Entities;
 
 namespace PkiService.Api.Features.Enrollment;
@@ -13,9 +14,10 @@ namespace PkiService.Api.Features.Enrollment;
 /// <param name="ExpiresAt">When it stops being accepted.</param>
 /// <param name="UsedAt">When a certificate was issued with it.</param>
 /// <param name="RevokedAt">When an admin revoked it.</param>
+/// <param name="MaxValidity">The longest validity a certificate enrolled with it may get (ISO 8601); null for the profile's maximum.</param>
 public sealed record EnrollmentTokenView(
     string Id, string CommonName, IReadOnlyList<string> Sans, string Profile, string? ContactEmail, string Status,
-    DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt, DateTimeOffset? RevokedAt)
+    DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt, DateTimeOffset? RevokedAt, string? MaxValidity)
 {
     public static readonly string[] Statuses = ["unused", "used", "expired", "revoked"];
 
@@ -24,7 +26,11 @@ public sealed record EnrollmentTokenView(
         token.RevokedAt is not null ? "revoked" : token.UsedAt is not null ? "used" : token.ExpiresAt <= now ? "expired" : "unused",
         Utc(token.CreatedAt), Utc(token.ExpiresAt),
         token.UsedAt is { } used ? Utc(used) : null,
-        token.RevokedAt is { } revoked ? Utc(revoked) : null);
+        token.RevokedAt is { } revoked ? Utc(revoked) : null,
+        Format(token.MaxValidity));
+
+    /// <summary>A validity cap as the API shows it (ISO 8601), or null.</summary>
+    public static string? Format(TimeSpan? maxValidity) => maxValidity is { } value ? IsoDuration.Format(value) : null;
 
     private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }

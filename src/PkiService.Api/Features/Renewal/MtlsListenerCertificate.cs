@@ -85,14 +85,9 @@ public sealed class MtlsListenerCertificate(
         var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
         var issuer = scope.ServiceProvider.GetRequiredService<CertificateIssuer>();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var issued = await issuer.IssueAndAddAsync(
-            request,
-            new NameAuthorization(_address.CommonName, _address.SubjectAltNames),
-            CertificateProfile.Server,
-            options.Value.ListenerCertificateValidityDuration,
-            enrollmentTokenId: null,
-            contactEmail: null,
-            cancellationToken);
+        var grant = IssuanceGrant.ForService(
+            "mtls-listener", new NameAuthorization(_address.CommonName, _address.SubjectAltNames), CertificateProfile.Server);
+        var issued = await issuer.IssueAndAddAsync(request, grant, options.Value.ListenerCertificateValidityDuration, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return issued.Der;

@@ -102,14 +102,10 @@ public sealed partial class RenewCertificateHandler(
             case CertificateStatus.Superseded:
                 throw Refuse(serial, "superseded", $"The client certificate {serial.Hex} was already renewed (by {record.SupersededBy}); renew with the newest certificate.");
         }
-        if (!CertificateProfile.TryGet(record.Profile, out var profile))
-        {
-            throw new InvalidOperationException($"Certificate {record.SerialNumber} names unknown profile '{record.Profile}'.");
-        }
+        var grant = IssuanceGrants.FromCurrentCertificate(record);
 
         var request = CertificationRequest.FromPem(command.Csr!);
-        var names = new NameAuthorization(record.CommonName, record.SubjectAltNames.Select(SubjectAltName.Classify).ToList());
-        names.RequireExactly(request);
+        grant.Names.RequireExactly(request);
         TimeSpan? validity = command.Validity is null ? null : IsoDuration.TryParse(command.Validity, out var v) ? v : null;
         RefuseKeyReuse(request, record, serial);
         validity = await RenewalValidityAsync(record, validity, cancellationToken);
@@ -124,7 +120,7 @@ public sealed partial class RenewCertificateHandler(
         {
             throw Refuse(serial, "raced", $"The client certificate {serial.Hex} was renewed or revoked meanwhile; renew with the newest certificate.");
         }
-        var issued = await issuer.IssueAndAddAsync(request, names, profile, validity, record.EnrollmentTokenId, record.ContactEmail, cancellationToken);
+        var issued = await issuer.IssueAndAddAsync(request, grant, validity, cancellationToken);
         await db.Certificates
             .Where(c => c.Id == record.Id)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.SupersededBy, issued.SerialNumber.Hex), cancellationToken);
