@@ -12,12 +12,14 @@ public static class SwaggerSetup
     /// <summary>
     /// The Content-Security-Policy of <c>/swagger</c>: Swagger UI's own scripts, styles and images (its CSS embeds
     /// <c>data:</c> images) and calls to this origin only; no inline script, no eval, no framing, no forms elsewhere.
-    /// The admin key typed into Authorize stays in the page's memory (no <c>persistAuthorization</c>): nothing in
-    /// localStorage for another script or a later user of the browser to read.
+    /// The one inline style allowed, by its hash, is the <c>&lt;style&gt;</c> of Swagger UI's logo SVG
+    /// (<c>.logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}</c>); if a Swashbuckle upgrade changes
+    /// it, SwaggerUiBrowserTests reports the violation. The admin key typed into Authorize stays in the page's memory
+    /// (no <c>persistAuthorization</c>): nothing in localStorage for another script or a later user of the browser to read.
     /// </summary>
     public const string ContentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        "default-src 'none'; script-src 'self'; style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; "
+        + "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
     /// <summary>
     /// Marks an endpoint that takes <c>Authorization: Bearer</c> without the API key authorization policy (enrollment
