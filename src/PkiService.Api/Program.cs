@@ -10,7 +10,9 @@ using PkiService.Api.Features.Renewal;
 using PkiService.Api.Features.Revocation;
 using PkiService.Api.Infrastructure;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from beside the assembly, whatever the working directory (a relative Pki:DataDirectory
+// still resolves against the working directory).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddPkiServices();
 
 var app = builder.Build();
@@ -30,9 +32,19 @@ app.MapAuditEndpoints();
 app.MapBenchmarkEndpoints(app.Configuration);
 app.MapRenewalEndpoints();
 
-await app.InitializePkiAsync();
+try
+{
+    await app.InitializePkiAsync();
+}
+catch (StartupConfigurationException error) when (PkiStartup.IsOwnProcess)
+{
+    // An operator's setting stopped the start: one line that names it, exit code 1, no stack trace.
+    await Console.Error.WriteLineAsync(error.Message);
+    return StartupConfigurationException.ExitCode;
+}
 app.ReleaseStartupMemory();
 await app.RunAsync();
+return 0;
 
 /// <summary>The web host's entry point (public so integration tests can start it).</summary>
 public partial class Program;

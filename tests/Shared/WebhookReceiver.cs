@@ -10,7 +10,7 @@ namespace PkiService.Tests.Shared;
 public sealed class WebhookReceiver : IDisposable
 {
     private readonly HttpListener _listener = new();
-    private readonly ConcurrentQueue<int> _script = new();
+    private readonly ConcurrentQueue<(int Status, string? Location)> _script = new();
     private readonly CancellationTokenSource _stop = new();
 
     public WebhookReceiver()
@@ -31,11 +31,15 @@ public sealed class WebhookReceiver : IDisposable
     {
         foreach (var status in statuses)
         {
-            _script.Enqueue(status);
+            _script.Enqueue((status, null));
         }
     }
 
-    public sealed record Call(byte[] Body, IReadOnlyDictionary<string, string> Headers, int AnsweredWith, DateTimeOffset ReceivedAt);
+    /// <summary>Answers the next call with a redirect (<paramref name="status"/>, e.g. 307) to <paramref name="location"/>.</summary>
+    public void ScriptRedirect(int status, string location) => _script.Enqueue((status, location));
+
+    /// <summary>One call; <paramref name="PathAndQuery"/> is the path it was posted to, with its query.</summary>
+    public sealed record Call(byte[] Body, IReadOnlyDictionary<string, string> Headers, int AnsweredWith, DateTimeOffset ReceivedAt, string PathAndQuery = "");
 
     private async Task LoopAsync()
     {
@@ -57,10 +61,14 @@ public sealed class WebhookReceiver : IDisposable
             var receivedAt = DateTimeOffset.UtcNow;
             using var body = new MemoryStream();
             await context.Request.InputStream.CopyToAsync(body);
-            var status = _script.TryDequeue(out var scripted) ? scripted : 200;
+            var (status, location) = _script.TryDequeue(out var scripted) ? scripted : (200, null);
             var headers = context.Request.Headers.AllKeys.Where(k => k is not null).ToDictionary(k => k!, k => context.Request.Headers[k]!, StringComparer.OrdinalIgnoreCase);
-            Calls.Enqueue(new Call(body.ToArray(), headers, status, receivedAt));
+            Calls.Enqueue(new Call(body.ToArray(), headers, status, receivedAt, context.Request.Url?.PathAndQuery ?? ""));
             context.Response.StatusCode = status;
+            if (location is not null)
+            {
+                context.Response.RedirectLocation = location;
+            }
             context.Response.Close();
         }
     }

@@ -49,6 +49,12 @@ public sealed class AdminOptions
 {
     public const string Section = "Admin";
 
-    /// <summary>The first admin API key. When unset, a random one is written to <c>&lt;data&gt;/admin-api-key</c>.</summary>
+    /// <summary>A configured <see cref="BootstrapApiKey"/> shorter than this stops the start (generated keys have 50).</summary>
+    public const int MinimumBootstrapApiKeyLength = 32;
+
+    /// <summary>
+    /// The first admin API key, at least <see cref="MinimumBootstrapApiKeyLength"/> characters. When unset, a random one
+    /// is written to <c>&lt;data&gt;/admin-api-key</c>.
+    /// </summary>
     public string? BootstrapApiKey { get; set; }
 }

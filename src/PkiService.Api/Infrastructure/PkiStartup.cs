@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using PkiService.Api.Features.Crl;
@@ -42,24 +43,42 @@ public static partial class PkiStartup
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
+    /// <summary>
+    /// Checks the configuration, unlocks the CA keys, then prepares the database and the bootstrap admin key, in that
+    /// order: a setting that stops the start (<see cref="StartupConfigurationException"/>, a wrong passphrase included)
+    /// does so before the database, the API keys or the <c>admin-api-key</c> file are touched.
+    /// </summary>
     public static async Task InitializePkiAsync(this WebApplication app, CancellationToken cancellationToken = default)
     {
         var options = app.Services.GetRequiredService<IOptions<PkiOptions>>().Value;
+        var admin = app.Services.GetRequiredService<IOptions<AdminOptions>>().Value;
+        var notifications = app.Services.GetRequiredService<IOptions<NotificationOptions>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.Startup");
+        CheckConfiguration(admin, notifications);
         DataDirectory.Ensure(options.DataDirectoryFullPath);
+
+        // Loading the CAs (and their OCSP responder keys) first makes a wrong passphrase stop the start before
+        // anything else changes, instead of at the first enrollment or after the bootstrap key was replaced.
+        CaHierarchy hierarchy;
+        try
+        {
+            hierarchy = app.Services.GetRequiredService<CaHierarchy>();
+            app.Services.GetRequiredService<OcspResponderSet>();
+        }
+        catch (CaKeyUnlockException exception)
+        {
+            throw new StartupConfigurationException(exception.Message, exception);
+        }
 
         await SqliteDatabase.PrepareFileAsync(options.DataDirectoryFullPath, cancellationToken);
         await using (var scope = app.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
             await db.Database.MigrateAsync(cancellationToken);
-            await EnsureBootstrapApiKeyAsync(db, options, scope.ServiceProvider.GetRequiredService<IOptions<AdminOptions>>().Value,
+            await EnsureBootstrapApiKeyAsync(db, scope.ServiceProvider.GetRequiredService<AuditTrail>(), options, admin,
                 scope.ServiceProvider.GetRequiredService<TimeProvider>(), logger, cancellationToken);
         }
 
-        // Loading the CAs here makes a wrong passphrase stop the start instead of the first enrollment.
-        var hierarchy = app.Services.GetRequiredService<CaHierarchy>();
-        app.Services.GetRequiredService<OcspResponderSet>();
         await using (var scope = app.Services.CreateAsyncScope())
         {
             // Rows written before the audit MAC get one now (first start after the upgrade only), before this start's rows.
@@ -77,7 +96,6 @@ public static partial class PkiStartup
             // channel configuration in force at each start, without secrets.
             var channels = scope.ServiceProvider.GetServices<IExpiryWarningChannel>()
                 .Select(c => $"{c.Name}={(c.IsConfigured ? "on" : "off")}");
-            var notifications = scope.ServiceProvider.GetRequiredService<IOptions<NotificationOptions>>().Value;
             var webhookHost = Uri.TryCreate(notifications.Webhook.Url, UriKind.Absolute, out var webhook) ? webhook.Host : "-";
             await audit.AppendAsync(new AuditEntry(AuditTrail.System, "notifications.configure", null, Success: true,
                 $"{string.Join(", ", channels)}; webhook host {webhookHost}; smtp host {notifications.Smtp.Host ?? "-"}"), cancellationToken);
@@ -92,13 +110,53 @@ public static partial class PkiStartup
         LogReady(logger, options.DataDirectoryFullPath, hierarchy.Root.Fingerprint, hierarchy.Issuing.Fingerprint);
     }
 
+    /// <summary>
+    /// True when this assembly is the process's entry point (<c>dotnet PkiService.Api.dll</c>): a refused start then
+    /// prints its one line and exits with <see cref="StartupConfigurationException.ExitCode"/>. Under a test host the
+    /// exception goes to the host instead.
+    /// </summary>
+    public static bool IsOwnProcess => System.Reflection.Assembly.GetEntryAssembly() == typeof(PkiStartup).Assembly;
+
+    /// <summary>Settings that would make the service insecure or useless stop the start, each with one line that names it.</summary>
+    private static void CheckConfiguration(AdminOptions admin, NotificationOptions notifications)
+    {
+        if (!string.IsNullOrEmpty(admin.BootstrapApiKey) && admin.BootstrapApiKey.Length < AdminOptions.MinimumBootstrapApiKeyLength)
+        {
+            throw new StartupConfigurationException(
+                $"Admin:BootstrapApiKey is too short: use at least {AdminOptions.MinimumBootstrapApiKeyLength} random characters " +
+                "(e.g. pki_ak_ and 'openssl rand -hex 32'), or leave it unset to have one generated into the data directory.");
+        }
+        var webhook = notifications.Webhook;
+        if (string.IsNullOrWhiteSpace(webhook.Url))
+        {
+            return;
+        }
+        if (!Uri.TryCreate(webhook.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new StartupConfigurationException("Notifications:Webhook:Url is not an absolute http(s) URL; set one, or leave it unset to turn the webhook off.");
+        }
+        if (Encoding.UTF8.GetByteCount(webhook.Secret ?? string.Empty) < NotificationOptions.WebhookOptions.MinimumSecretBytes)
+        {
+            throw new StartupConfigurationException(
+                $"Notifications:Webhook:Secret must be at least {NotificationOptions.WebhookOptions.MinimumSecretBytes} bytes when " +
+                "Notifications:Webhook:Url is set (it keys the X-Pki-Signature HMAC); set one, e.g. from 'openssl rand -hex 32'.");
+        }
+    }
+
+    /// <summary>
+    /// Makes the bootstrap admin key the configured one (or the one in <c>&lt;data&gt;/admin-api-key</c>). Every
+    /// change (created, replaced by a configured key, replaced by a generated one) is logged and audited as
+    /// <c>apikey.bootstrap</c> in the same transaction; the key itself never is.
+    /// </summary>
     private static async Task EnsureBootstrapApiKeyAsync(
-        PkiDbContext db, PkiOptions pki, AdminOptions admin, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+        PkiDbContext db, AuditTrail audit, PkiOptions pki, AdminOptions admin, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
     {
         string key;
+        string source;
         if (!string.IsNullOrEmpty(admin.BootstrapApiKey))
         {
             key = admin.BootstrapApiKey;
+            source = "Admin:BootstrapApiKey";
         }
         else
         {
@@ -108,31 +166,46 @@ public static partial class PkiStartup
             {
                 LogBootstrapKeyWritten(logger, path);
             }
+            source = created ? $"a key generated into {BootstrapApiKeyFile}" : $"the key in {BootstrapApiKeyFile}";
         }
 
-        var hash = Secrets.Hash(key);
         var record = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == BootstrapApiKeyId, cancellationToken);
+        string change;
         if (record is null)
         {
             db.ApiKeys.Add(new ApiKeyRecord
             {
                 Id = BootstrapApiKeyId,
                 Name = "bootstrap",
-                SecretHash = hash,
+                SecretHash = Secrets.Hash(key),
                 Role = ApiRoles.Admin,
                 CreatedAt = time.GetUtcNow().UtcDateTime,
             });
+            change = $"created from {source}";
         }
         else if (!Secrets.Matches(record.SecretHash, key))
         {
-            record.SecretHash = hash; // Admin:BootstrapApiKey was changed: the old bootstrap key stops working
+            record.SecretHash = Secrets.Hash(key); // the old bootstrap key stops working
+            change = $"replaced by {source}; the previous bootstrap key no longer works";
+            LogBootstrapKeyReplaced(logger, source);
         }
+        else
+        {
+            return;
+        }
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await audit.AppendAsync(new AuditEntry(AuditTrail.System, "apikey.bootstrap", BootstrapApiKeyId, Success: true, change), cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     [LoggerMessage(EventId = 1020, EventName = "BootstrapApiKeyWritten", Level = LogLevel.Warning,
         Message = "Admin:BootstrapApiKey is not set; a new admin API key was written to {Path} (mode 0600). Use it as 'Authorization: Bearer <key>'.")]
     private static partial void LogBootstrapKeyWritten(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 1022, EventName = "BootstrapApiKeyReplaced", Level = LogLevel.Warning,
+        Message = "The bootstrap admin API key was replaced by {Source}; the previous bootstrap key no longer works (audited as apikey.bootstrap).")]
+    private static partial void LogBootstrapKeyReplaced(ILogger logger, string source);
 
     [LoggerMessage(EventId = 1021, EventName = "PkiReady", Level = LogLevel.Information,
         Message = "PkiService ready: data directory {DataDirectory}, root CA SHA-256 {RootFingerprint}, issuing CA SHA-256 {IssuingFingerprint}")]

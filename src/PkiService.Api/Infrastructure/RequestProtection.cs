@@ -125,11 +125,10 @@ public static class RequestProtection
             headers.XContentTypeOptions = "nosniff";
             headers.XFrameOptions = "DENY";
             headers["Referrer-Policy"] = "no-referrer";
-            if (!http.Request.Path.StartsWithSegments("/swagger"))
-            {
-                // Answers are data, never pages: nothing may run or be framed.
-                headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
-            }
+            // Answers are data, never pages: nothing may run or be framed. Swagger UI gets the policy it works under.
+            headers.ContentSecurityPolicy = http.Request.Path.StartsWithSegments("/swagger")
+                ? SwaggerSetup.ContentSecurityPolicy
+                : "default-src 'none'; frame-ancestors 'none'";
             if (http.Request.Path.StartsWithSegments("/api") && !headers.ContainsKey("Cache-Control"))
             {
                 headers.CacheControl = "no-store"; // answers may carry tokens, keys or inventory

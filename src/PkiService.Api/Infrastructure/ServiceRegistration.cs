@@ -61,7 +61,7 @@ public static class ServiceRegistration
 
         services.Configure<ExpiryOptions>(builder.Configuration.GetSection(ExpiryOptions.Section));
         services.Configure<NotificationOptions>(builder.Configuration.GetSection(NotificationOptions.Section));
-        services.AddHttpClient(WebhookChannel.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
+        WebhookChannel.AddHttpClient(services);
         services.AddSingleton<IExpiryWarningChannel, WebhookChannel>();
         services.AddSingleton<IExpiryWarningChannel, EmailChannel>();
         services.AddScoped<ExpiryScanner>();

@@ -16,7 +16,11 @@ namespace PkiService.Interop.Tests.Expiry;
 [Collection(ServiceCollection.Name)] // not the shared service: its own, with expiry settings; runs alone
 public sealed class WebhookAcceptanceTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string Secret = "interop-webhook-secret";
+    private const string Secret = "interop-webhook-secret-0123456789abcdef";
+
+    /// <summary>Receivers often put a token in the webhook URL's path or query: it must never reach a log.</summary>
+    private const string PathToken = "path-token-5f2c9a";
+    private const string QueryToken = "query-token-8d41e7";
     private static readonly TimeSpan ScanInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan FirstCallWithin = TimeSpan.FromSeconds(20);
 
@@ -32,7 +36,7 @@ public sealed class WebhookAcceptanceTests(ITestOutputHelper output) : IAsyncLif
             {
                 ["Expiry:WarnBefore:0"] = "PT10M",
                 ["Expiry:ScanInterval"] = "PT2S",
-                ["Notifications:Webhook:Url"] = _receiver.Url,
+                ["Notifications:Webhook:Url"] = $"{_receiver.Url}{PathToken}?token={QueryToken}",
                 ["Notifications:Webhook:Secret"] = Secret,
             },
         };
@@ -44,6 +48,27 @@ public sealed class WebhookAcceptanceTests(ITestOutputHelper output) : IAsyncLif
         await _service.DisposeAsync();
         _receiver.Dispose();
         _work.Dispose();
+    }
+
+    [SkippableFact]
+    public async Task ExpiryWebhook_UrlWithTokenInPathAndQuery_LogsTheHostOnly()
+    {
+        var openssl = new Openssl(RequiredTool.Openssl(), _work.Path);
+        await openssl.GenerateKeyAsync(KeyType.EcP256, "logged.key");
+        var csr = await openssl.CreateCsrAsync("logged.key", "logged", "URI:spiffe://example.org/logged", "logged.csr");
+        var token = await _service.Api.CreateEnrollmentTokenAsync("logged", ["spiffe://example.org/logged"]);
+        await _service.Api.EnrollAsync(token, csr, validity: "PT5M");
+
+        Assert.True(await Wait.UntilAsync(() => !_receiver.Calls.IsEmpty, FirstCallWithin), $"no webhook call within {FirstCallWithin}\n{_service.Output}");
+        var call = Assert.Single(_receiver.Calls);
+        Assert.Contains(PathToken, call.PathAndQuery, StringComparison.Ordinal); // the URL was used as configured
+        var logged = await Wait.UntilAsync(() => _service.Output.Contains("posted to host 127.0.0.1", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+
+        var output = _service.Output;
+        Assert.True(logged, $"no log line names the webhook host\n{output}");
+        Assert.DoesNotContain(PathToken, output, StringComparison.Ordinal);
+        Assert.DoesNotContain(QueryToken, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("/hooks/pki", output, StringComparison.Ordinal);
     }
 
     [SkippableFact]

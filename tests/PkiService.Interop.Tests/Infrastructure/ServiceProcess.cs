@@ -9,7 +9,7 @@ namespace PkiService.Interop.Tests.Infrastructure;
 /// </summary>
 public sealed class ServiceProcess : IAsyncLifetime
 {
-    public const string AdminApiKey = "pki_ak_interop-tests-admin-key";
+    public const string AdminApiKey = "pki_ak_interop-tests-admin-key-0123456789";
 
     /// <summary>The <c>Pki:KeyPassphrase</c> the CA keys are encrypted with.</summary>
     public const string KeyPassphrase = "interop-tests-passphrase";
@@ -29,6 +29,12 @@ public sealed class ServiceProcess : IAsyncLifetime
     /// and restart. Set it when the instance is created: <c>new ServiceProcess { Settings = ... }</c>.
     /// </summary>
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The working directory of the service process; unset, the directory of the service assembly.</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>The data directory every start and restart of this instance uses.</summary>
+    public string DataDirectory => _dataDirectory.Path;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -95,24 +101,7 @@ public sealed class ServiceProcess : IAsyncLifetime
             var port = attempt == 1 && preferredPort is { } preferred ? preferred : Network.FreeLoopbackPort();
             BaseAddress = new Uri($"http://127.0.0.1:{port}/");
             MtlsAddress = new Uri($"https://127.0.0.1:{Network.FreeLoopbackPort()}/");
-            _process = BackgroundProcess.Start(
-                DotnetHost(),
-                [
-                    assembly,
-                    "--urls", PublicBaseUrl,
-                    $"--Pki:DataDirectory={_dataDirectory.Path}",
-                    $"--Pki:PublicBaseUrl={PublicBaseUrl}",
-                    $"--Pki:KeyPassphrase={KeyPassphrase}",
-                    $"--Admin:BootstrapApiKey={AdminApiKey}",
-                    $"--Pki:MtlsUrl={MtlsAddress.ToString().TrimEnd('/')}",
-                    .. Settings.Select(setting => $"--{setting.Key}={setting.Value}"),
-                ],
-                workingDirectory: Path.GetDirectoryName(assembly),
-                environment: new Dictionary<string, string?>
-                {
-                    ["ASPNETCORE_URLS"] = null,
-                    ["ASPNETCORE_ENVIRONMENT"] = "Production",
-                });
+            _process = StartProcess(assembly, overrides: null);
             if (await WaitUntilReadyAsync())
             {
                 break;
@@ -126,6 +115,64 @@ public sealed class ServiceProcess : IAsyncLifetime
             }
         }
         Api = new PkiApiClient(new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) }, AdminApiKey);
+    }
+
+    /// <summary>
+    /// Kills the running service, then starts it once more on the same data directory and port with
+    /// <paramref name="overrides"/> over the usual settings (a null value leaves that setting out), and waits up to
+    /// <paramref name="timeout"/> for it to exit, as a refused start does. Returns its exit code (null if it was still
+    /// running and was killed) and what it printed. <see cref="RestartAsync"/> starts it normally again afterwards.
+    /// </summary>
+    public async Task<(int? ExitCode, string Output)> RunUntilExitAsync(IReadOnlyDictionary<string, string?> overrides, TimeSpan timeout)
+    {
+        Kill();
+        var process = StartProcess(FindServiceAssembly(), overrides);
+        using var wait = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // still running: killed below, reported as null
+        }
+        var exitCode = process.ExitCode;
+        _process = process;
+        StopProcess();
+        return (exitCode, process.Output);
+    }
+
+    private BackgroundProcess StartProcess(string assembly, IReadOnlyDictionary<string, string?>? overrides)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Pki:DataDirectory"] = _dataDirectory.Path,
+            ["Pki:PublicBaseUrl"] = PublicBaseUrl,
+            ["Pki:KeyPassphrase"] = KeyPassphrase,
+            ["Admin:BootstrapApiKey"] = AdminApiKey,
+            ["Pki:MtlsUrl"] = MtlsAddress.ToString().TrimEnd('/'),
+        };
+        foreach (var (key, value) in Settings)
+        {
+            settings[key] = value;
+        }
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        return BackgroundProcess.Start(
+            DotnetHost(),
+            [
+                assembly,
+                "--urls", PublicBaseUrl,
+                .. settings.Where(setting => setting.Value is not null).Select(setting => $"--{setting.Key}={setting.Value}"),
+            ],
+            workingDirectory: WorkingDirectory ?? Path.GetDirectoryName(assembly),
+            environment: new Dictionary<string, string?>
+            {
+                ["ASPNETCORE_URLS"] = null,
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            });
     }
 
     /// <summary>Kills the current process and keeps what it printed for <see cref="Output"/>.</summary>
@@ -174,7 +221,7 @@ public sealed class ServiceProcess : IAsyncLifetime
     /// The service assembly: <c>PKISERVICE_API_DLL</c> if set, else the path MSBuild resolved for the
     /// <c>ReferenceOutputAssembly=false</c> project reference when this test assembly was built.
     /// </summary>
-    private static string FindServiceAssembly()
+    public static string FindServiceAssembly()
     {
         var path = Environment.GetEnvironmentVariable(AssemblyPathVariable);
         if (string.IsNullOrEmpty(path))

@@ -85,6 +85,53 @@ public sealed class OpenApiDocumentTests(ServiceProcess service)
         }
     }
 
+    [Fact]
+    public async Task SwaggerJson_SecurityRequirement_OnlyOnOperationsThatTakeACredential()
+    {
+        using var document = await GetDocumentAsync();
+        var root = document.RootElement;
+
+        // A document-wide requirement would put Swagger UI's lock on the public endpoints too.
+        Assert.False(root.TryGetProperty("security", out var wide) && wide.GetArrayLength() > 0, "the document requires the bearer scheme everywhere");
+        var operations = root.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(op => (Path: path.Name, Method: op.Name, Operation: op.Value)))
+            .ToList();
+        string[] publicPrefixes = ["/pki/", "/ocsp", "/health/", "/metrics", "/api/v1/renew"]; // renew: mTLS, not a bearer
+        var checkedPublic = 0;
+        var checkedAuthenticated = 0;
+        foreach (var (path, method, operation) in operations)
+        {
+            var requirements = operation.TryGetProperty("security", out var security) ? security.EnumerateArray().ToList() : [];
+            if (publicPrefixes.Any(prefix => path.StartsWith(prefix, StringComparison.Ordinal)))
+            {
+                Assert.True(requirements.Count == 0, $"{method.ToUpperInvariant()} {path} is public but has a security requirement");
+                checkedPublic++;
+            }
+            else if (path.StartsWith("/api/v1/", StringComparison.Ordinal))
+            {
+                Assert.True(requirements.Any(r => r.TryGetProperty("bearer", out _)), $"{method.ToUpperInvariant()} {path} takes a bearer credential but has no requirement");
+                checkedAuthenticated++;
+            }
+        }
+        Assert.True(checkedPublic >= 8, $"only {checkedPublic} public operations found");
+        Assert.True(checkedAuthenticated >= 10, $"only {checkedAuthenticated} authenticated operations found");
+        var enroll = root.GetProperty("paths").GetProperty("/api/v1/enroll").GetProperty("post");
+        Assert.True(enroll.TryGetProperty("security", out _), "POST /api/v1/enroll takes the enrollment token as a bearer credential");
+    }
+
+    [Fact]
+    public async Task SwaggerJson_Description_CoversTheWholeService()
+    {
+        using var document = await GetDocumentAsync();
+
+        var description = document.RootElement.GetProperty("info").GetProperty("description").GetString()!;
+
+        foreach (var part in new[] { "enrollment", "renewal", "revocation", "CRL", "OCSP", "expiry", "API keys", "audit" })
+        {
+            Assert.Contains(part, description, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
     private async Task<JsonDocument> GetDocumentAsync()
     {
         using var response = await service.Api.Http.GetAsync("swagger/v1/swagger.json");

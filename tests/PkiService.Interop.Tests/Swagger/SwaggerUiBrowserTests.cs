@@ -15,8 +15,15 @@ public sealed class SwaggerUiBrowserTests(ServiceProcess service)
 
     private const float TimeoutMs = 30_000;
 
+    /// <summary>Every Content-Security-Policy violation the page reports, as the browser describes it.</summary>
+    private const string CollectCspViolations = """
+        window.__cspViolations = [];
+        document.addEventListener('securitypolicyviolation', e =>
+            window.__cspViolations.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' "' + e.sample + '" at ' + e.sourceFile + ':' + e.lineNumber));
+        """;
+
     [SkippableFact]
-    public async Task SwaggerUi_AuthorizeAndExecuteListCertificates_Renders200WithoutConsoleErrors()
+    public async Task SwaggerUi_AuthorizeAndExecuteListCertificates_Renders200UnderItsCspWithoutConsoleErrorsOrStoredKey()
     {
         var chromium = RequiredTool.Chromium();
         using var playwright = await Playwright.CreateAsync();
@@ -29,6 +36,7 @@ public sealed class SwaggerUiBrowserTests(ServiceProcess service)
         });
         var page = await browser.NewPageAsync();
         page.SetDefaultTimeout(TimeoutMs);
+        await page.AddInitScriptAsync(CollectCspViolations);
         var consoleErrors = new List<string>();
         page.Console += (_, message) =>
         {
@@ -50,6 +58,11 @@ public sealed class SwaggerUiBrowserTests(ServiceProcess service)
 
         var response = await page.GotoAsync(new Uri(service.BaseAddress, "swagger").ToString());
         Assert.Equal(200, response?.Status);
+        // The page runs under a policy that allows only its own scripts (no inline script, no eval).
+        var csp = await response!.HeaderValueAsync("content-security-policy");
+        Assert.NotNull(csp);
+        Assert.Contains("script-src 'self'", csp, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-", csp, StringComparison.Ordinal);
 
         // The operations are rendered from /swagger/v1/swagger.json.
         var enroll = page.Locator("#operations-Enrollment-Enroll");
@@ -80,10 +93,23 @@ public sealed class SwaggerUiBrowserTests(ServiceProcess service)
         await Assertions.Expect(liveResponse.Locator(".response-col_description")).ToContainTextAsync("\"total\"");
         await Assertions.Expect(list.Locator(".curl-command")).ToContainTextAsync($"Authorization: Bearer {ServiceProcess.AdminApiKey}");
 
+        var violations = await page.EvaluateAsync<string[]>("() => window.__cspViolations");
+        // An inline <style> is allowed only by its hash: list them, so a changed one can be recognised.
+        var styles = await page.EvaluateAsync<string[]>("() => Array.from(document.querySelectorAll('style')).map(s => s.outerHTML)");
+        Assert.True(violations.Length == 0,
+            "CSP violations on /swagger:\n" + string.Join('\n', violations) + "\n<style> elements on the page:\n" + string.Join('\n', styles));
         lock (consoleErrors)
         {
             Assert.True(consoleErrors.Count == 0, "Console errors on /swagger:\n" + string.Join('\n', consoleErrors));
         }
+
+        // The admin key lives in the page's memory only: nothing in the browser's storage holds it.
+        var storage = await page.EvaluateAsync<string>("() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage } })");
+        Assert.DoesNotContain(ServiceProcess.AdminApiKey, storage, StringComparison.Ordinal);
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator("#operations-Certificates-ListCertificates")).ToBeVisibleAsync();
+        // After a reload the UI is no longer authorized: the key was not kept anywhere.
+        await Assertions.Expect(page.Locator(".auth-wrapper button.authorize")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bunlocked\b"));
         await browser.CloseAsync();
     }
 }

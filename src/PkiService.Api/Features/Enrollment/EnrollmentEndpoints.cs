@@ -21,7 +21,7 @@ public static class EnrollmentEndpoints
             .WithName("Enroll")
             .WithSummary("Enroll a CSR with a one-time enrollment token")
             .WithDescription("Send the enrollment token as 'Authorization: Bearer <token>' and a PEM PKCS#10 CSR. The token is consumed only when a certificate is issued.")
-            .WithMetadata(new RequestSizeLimitAttribute(MaxEnrollmentBodyBytes))
+            .WithMetadata(new RequestSizeLimitAttribute(MaxEnrollmentBodyBytes), SwaggerSetup.BearerCredentialMetadata)
             .Accepts<EnrollRequest>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)

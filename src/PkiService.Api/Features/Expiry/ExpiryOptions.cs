@@ -50,10 +50,13 @@ public sealed class NotificationOptions
 
     public sealed class WebhookOptions
     {
-        /// <summary>Where to POST <c>certificate.expiring</c> events; unset disables the channel.</summary>
+        /// <summary>A <see cref="Secret"/> shorter than this (UTF-8 bytes) stops the start when <see cref="Url"/> is set.</summary>
+        public const int MinimumSecretBytes = 32;
+
+        /// <summary>Where to POST <c>certificate.expiring</c> events (absolute http or https); unset disables the channel. Redirects are not followed.</summary>
         public string? Url { get; set; }
 
-        /// <summary>HMAC-SHA256 key for the <c>X-Pki-Signature</c> header.</summary>
+        /// <summary>HMAC-SHA256 key for the <c>X-Pki-Signature</c> header; required, at least <see cref="MinimumSecretBytes"/> bytes, when <see cref="Url"/> is set.</summary>
         public string? Secret { get; set; }
     }
 

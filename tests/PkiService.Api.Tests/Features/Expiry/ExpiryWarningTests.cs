@@ -13,7 +13,7 @@ namespace PkiService.Api.Tests.Features.Expiry;
 
 public sealed class ExpiryWarningTests : IDisposable
 {
-    private const string Secret = "webhook-test-secret";
+    private const string Secret = "webhook-test-secret-of-at-least-32-bytes";
     private readonly AdjustableTimeProvider _clock = new(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly WebhookReceiver _receiver = new();
     private readonly SmtpSink _smtp = new();
@@ -175,6 +175,58 @@ public sealed class ExpiryWarningTests : IDisposable
     }
 
     [Fact]
+    public async Task Webhook_ReceiverAnswers307ToAnotherPath_IsNotFollowedAndRecordedAsFailed()
+    {
+        var factory = Start(("Expiry:MaxAttempts", "1"), ("Notifications:Smtp:Host", null));
+        await EnrollAsync(factory, "P2D");
+        var elsewhere = new Uri(new Uri(_receiver.Url), "elsewhere").AbsolutePath;
+        _receiver.ScriptRedirect(307, elsewhere);
+
+        await RunAsync(factory);
+
+        // Following the redirect would have re-posted the signed body to the other path (the receiver answers there too).
+        var call = Assert.Single(_receiver.Calls);
+        Assert.Equal(new Uri(_receiver.Url).AbsolutePath, call.PathAndQuery);
+        Assert.DoesNotContain(_receiver.Calls, c => c.PathAndQuery == elsewhere);
+        using var admin = factory.CreateAdminClient();
+        var failed = await admin.GetFromJsonAsync<JsonElement>("/api/v1/notifications?status=failed");
+        var item = Assert.Single(failed.GetProperty("items").EnumerateArray());
+        Assert.Equal("webhook", item.GetProperty("channel").GetString());
+        Assert.Contains("307", item.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        var sent = await admin.GetFromJsonAsync<JsonElement>("/api/v1/notifications?status=sent");
+        Assert.Equal(0, sent.GetProperty("total").GetInt32());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("short-secret")]
+    [InlineData("0123456789abcdef0123456789abcde")] // 31 bytes
+    public void Start_WebhookUrlWithoutSecretOfAtLeast32Bytes_IsRefusedNamingTheSecret(string? secret)
+    {
+        using var factory = new PkiApiFactory(settings: new Dictionary<string, string?>
+        {
+            ["Notifications:Webhook:Url"] = _receiver.Url,
+            ["Notifications:Webhook:Secret"] = secret,
+        });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        var messages = string.Join(" | ", Chain(error).Select(e => e.Message));
+        Assert.Contains("Notifications:Webhook:Secret", messages, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(factory.DataDirectory, "pki.db")), "the refused start created the database");
+    }
+
+    [Fact]
+    public async Task Start_WebhookSecretOf32Bytes_IsAccepted()
+    {
+        var factory = Start(("Notifications:Webhook:Secret", "0123456789abcdef0123456789abcdef"));
+        using var client = factory.CreateClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+    }
+
+    [Fact]
     public async Task Notifications_WithBadStatusOrNoKey_AreRefused()
     {
         var factory = Start();
@@ -222,6 +274,14 @@ public sealed class ExpiryWarningTests : IDisposable
         ExpiryWarningJob.RunOnceAsync(factory.Services.GetRequiredService<IServiceScopeFactory>(), CancellationToken.None);
 
     private static JsonElement Json(byte[] body) => JsonDocument.Parse(body).RootElement;
+
+    private static IEnumerable<Exception> Chain(Exception? error)
+    {
+        for (; error is not null; error = error.InnerException)
+        {
+            yield return error;
+        }
+    }
 
     public void Dispose()
     {
