@@ -19,8 +19,15 @@ public sealed class OcspOptions
     /// <summary>Upper bound of Cache-Control max-age on GET answers (also never past nextUpdate).</summary>
     public string MaxAge { get; set; } = "PT5M";
 
-    /// <summary>Pre-built responses kept in memory at most.</summary>
-    public int CacheCapacity { get; set; } = 200_000;
+    /// <summary>128 MiB: about 90,000 cached replies (a reply with its responder certificate is about 1.3 KB in memory).</summary>
+    public const long DefaultCacheMaxBytes = 128L * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes the OCSP cache may hold (estimated per row): three quarters for signed replies, an eighth for the request
+    /// bytes of the fast path, an eighth for certificate statuses. Replaces the former entry count
+    /// <c>Ocsp:CacheCapacity</c>, which bounded rows of any size.
+    /// </summary>
+    public long CacheMaxBytes { get; set; } = DefaultCacheMaxBytes;
 
     public TimeSpan ResponseValidityDuration => IsoDuration.ParseSetting(ResponseValidity, "Ocsp:ResponseValidity");
 
