@@ -12,6 +12,7 @@
 #   2. ops/bench/ocsp-flood.py against each in turn: COUNT distinct requests padded with an unknown extension to
 #      about 64 KiB (known serial and random serials, MODE), with VmRSS before and after;
 #   3. one more wrk round, to show the cached path after the flood.
+# Rounds alternate the order (ABBA). COUNT=0 measures throughput only.
 # Needs wrk, openssl, curl, jq, python3. Stops everything it started.
 set -euo pipefail
 [ $# -ge 1 ] || { sed -n 2,16p "$0"; exit 2; }
@@ -60,11 +61,17 @@ rps() { # service index (0-based), duration
 echo "== warm-up (JIT, tiered compilation)"
 for i in "${!bases[@]}"; do rps "$i" 3s >/dev/null; done
 echo "== cached OCSP POST, wrk -t2 -c32 -d${seconds}s, $rounds rounds alternating"
+order=("${!bases[@]}")
 for r in $(seq 1 "$rounds"); do
+  # Every other round in reverse order (ABBA), so a drift of the machine's speed does not favour one service.
+  if (( r % 2 == 0 )); then mapfile -t run < <(printf '%s\n' "${order[@]}" | sort -rn); else run=("${order[@]}"); fi
+  declare -A got=()
+  for i in "${run[@]}"; do got[$i]=$(rps "$i" "${seconds}s"); done
   line="round $r:"
-  for i in "${!bases[@]}"; do line="$line service$(( i + 1 ))=$(rps "$i" "${seconds}s")/s"; done
+  for i in "${order[@]}"; do line="$line service$(( i + 1 ))=${got[$i]}/s"; done
   echo "$line"
 done
+[ "$count" -gt 0 ] || exit 0
 echo "== flood: $count distinct requests, ${padding}-octet unknown extension, mode $mode"
 for i in "${!bases[@]}"; do
   echo "-- service $(( i + 1 ))"

@@ -19,12 +19,12 @@ public sealed class OcspOptions
     /// <summary>Upper bound of Cache-Control max-age on GET answers (also never past nextUpdate).</summary>
     public string MaxAge { get; set; } = "PT5M";
 
-    /// <summary>128 MiB: about 90,000 cached replies (a reply with its responder certificate is about 1.3 KB in memory).</summary>
+    /// <summary>128 MiB: room for about 65,000 certificates asked about (a reply with its responder certificate keeps about 1.4 KB).</summary>
     public const long DefaultCacheMaxBytes = 128L * 1024 * 1024;
 
     /// <summary>
-    /// Bytes the OCSP cache may hold (estimated per row): three quarters for signed replies, an eighth for the request
-    /// bytes of the fast path, an eighth for certificate statuses. Replaces the former entry count
+    /// Bytes the OCSP cache may hold (estimated per row): 11/16 for signed replies, 3/16 for the request bytes of the
+    /// fast path, 2/16 for certificate statuses. Replaces the former entry count
     /// <c>Ocsp:CacheCapacity</c>, which bounded rows of any size.
     /// </summary>
     public long CacheMaxBytes { get; set; } = DefaultCacheMaxBytes;
