@@ -11,7 +11,7 @@
 #      alternating between the services;
 #   2. ops/bench/ocsp-flood.py against each in turn: COUNT distinct requests padded with an unknown extension to
 #      about 64 KiB (known serial and random serials, MODE), with VmRSS before and after;
-#   3. one more wrk round, to show the cached path after the flood.
+#   3. ROUNDS_AFTER (default 2) more wrk rounds, to show the cached path after the flood.
 # Rounds alternate the order (ABBA). COUNT=0 measures throughput only.
 # Needs wrk, openssl, curl, jq, python3. Stops everything it started.
 set -euo pipefail
@@ -60,24 +60,25 @@ rps() { # service index (0-based), duration
 
 echo "== warm-up (JIT, tiered compilation)"
 for i in "${!bases[@]}"; do rps "$i" 3s >/dev/null; done
-echo "== cached OCSP POST, wrk -t2 -c32 -d${seconds}s, $rounds rounds alternating"
 order=("${!bases[@]}")
-for r in $(seq 1 "$rounds"); do
-  # Every other round in reverse order (ABBA), so a drift of the machine's speed does not favour one service.
-  if (( r % 2 == 0 )); then mapfile -t run < <(printf '%s\n' "${order[@]}" | sort -rn); else run=("${order[@]}"); fi
-  declare -A got=()
-  for i in "${run[@]}"; do got[$i]=$(rps "$i" "${seconds}s"); done
-  line="round $r:"
-  for i in "${order[@]}"; do line="$line service$(( i + 1 ))=${got[$i]}/s"; done
-  echo "$line"
-done
+rounds_of() { # label, number of rounds
+  for r in $(seq 1 "$2"); do
+    # Every other round in reverse order (ABBA), so a drift of the machine's speed does not favour one service.
+    if (( r % 2 == 0 )); then mapfile -t run < <(printf '%s\n' "${order[@]}" | sort -rn); else run=("${order[@]}"); fi
+    declare -A got=()
+    for i in "${run[@]}"; do got[$i]=$(rps "$i" "${seconds}s"); done
+    line="$1 round $r:"
+    for i in "${order[@]}"; do line="$line service$(( i + 1 ))=${got[$i]}/s"; done
+    echo "$line"
+  done
+}
+echo "== cached OCSP POST, wrk -t2 -c32 -d${seconds}s, $rounds rounds alternating"
+rounds_of before "$rounds"
 [ "$count" -gt 0 ] || exit 0
 echo "== flood: $count distinct requests, ${padding}-octet unknown extension, mode $mode"
 for i in "${!bases[@]}"; do
   echo "-- service $(( i + 1 ))"
   python3 "$here/ocsp-flood.py" "${bases[$i]}" "${spids[$i]}" "$work/s$(( i + 1 ))/req.der" "$count" "$padding" "$mode" | sed 's/^/   /'
 done
-echo "== cached OCSP POST after the flood"
-line="after:"
-for i in "${!bases[@]}"; do line="$line service$(( i + 1 ))=$(rps "$i" "${seconds}s")/s"; done
-echo "$line"
+echo "== cached OCSP POST after the flood, ${ROUNDS_AFTER:-2} rounds alternating"
+rounds_of after "${ROUNDS_AFTER:-2}"
