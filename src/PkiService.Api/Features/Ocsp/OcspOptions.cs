@@ -29,6 +29,9 @@ public sealed class OcspOptions
     /// </summary>
     public long CacheMaxBytes { get; set; } = DefaultCacheMaxBytes;
 
+    /// <summary>Retired: it bounded rows of any size. Not used; a value only makes the start log that it is ignored.</summary>
+    public int? CacheCapacity { get; set; }
+
     public TimeSpan ResponseValidityDuration => IsoDuration.ParseSetting(ResponseValidity, "Ocsp:ResponseValidity");
 
     public TimeSpan ResponderValidityDuration => IsoDuration.ParseSetting(ResponderValidity, "Ocsp:ResponderValidity");

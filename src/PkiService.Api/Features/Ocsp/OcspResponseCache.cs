@@ -17,7 +17,7 @@ namespace PkiService.Api.Features.Ocsp;
 /// their reply is held, statuses only when known. Unknown serials, issuers not held, nonces, extensions and oversized
 /// requests leave every table as it was.
 /// </remarks>
-public sealed class OcspResponseCache
+public sealed partial class OcspResponseCache
 {
     /// <summary>Smallest <see cref="OcspOptions.CacheMaxBytes"/> accepted (16 KiB).</summary>
     public const long MinimumMaxBytes = 16 * 1024;
@@ -53,9 +53,13 @@ public sealed class OcspResponseCache
     private readonly ByteBoundedMap<(string Issuer, SerialNumber Serial), RevocationStatus> _statuses;
     private long _generation;
 
-    public OcspResponseCache(IOptions<OcspOptions> options)
+    public OcspResponseCache(IOptions<OcspOptions> options, ILogger<OcspResponseCache>? logger = null)
     {
         var maxBytes = options.Value.CacheMaxBytes;
+        if (options.Value.CacheCapacity is { } retired && logger is not null)
+        {
+            LogCacheCapacityIgnored(logger, retired, maxBytes);
+        }
         if (maxBytes < MinimumMaxBytes)
         {
             throw new InvalidOperationException($"Ocsp:CacheMaxBytes = {maxBytes} is too small; use at least {MinimumMaxBytes} (bytes; the default is {OcspOptions.DefaultCacheMaxBytes}).");
@@ -173,6 +177,10 @@ public sealed class OcspResponseCache
         _keysByRequest.Clear();
         _statuses.Clear();
     }
+
+    [LoggerMessage(EventId = 6004, EventName = "OcspCacheCapacityIgnored", Level = LogLevel.Warning,
+        Message = "Ocsp:CacheCapacity = {Capacity} is no longer read: the OCSP cache is bounded by Ocsp:CacheMaxBytes, now {MaxBytes} bytes")]
+    private static partial void LogCacheCapacityIgnored(ILogger logger, int capacity, long maxBytes);
 
     /// <summary>Compares request DER by content; looks up by span without allocating.</summary>
     private sealed class RequestBytesComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>

@@ -121,6 +121,18 @@ public sealed class OcspResponseCacheTests
         Assert.Equal(once, await (await OcspClient.PostAsync(client, last)).Content.ReadAsByteArrayAsync());
     }
 
+    [Fact]
+    public void Start_CacheMaxBytesBelowMinimum_StopsNamingTheSetting()
+    {
+        using var factory = new PkiApiFactory(settings: new Dictionary<string, string?> { ["Ocsp:CacheMaxBytes"] = "1000" });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        var setting = error as InvalidOperationException ?? error.InnerException as InvalidOperationException;
+        Assert.NotNull(setting);
+        Assert.Contains("Ocsp:CacheMaxBytes = 1000", setting.Message, StringComparison.Ordinal);
+    }
+
     private static Dictionary<string, OcspResponseCache.TableUsage> Usage(PkiApiFactory factory) =>
         factory.Services.GetRequiredService<OcspResponseCache>().Usage().ToDictionary(t => t.Table);
 
