@@ -11,6 +11,7 @@ using PkiService.Benchmarks;
 //   enroll-load <url> <data-dir> [clients] [seconds] enrollment end to end against a running service, from a .NET client
 //   enroll-seed <data-dir> <count> <tokens-file> <bodies-file>   tokens and CSR bodies for ops/bench/enroll.lua (wrk)
 //   enroll-check <data-dir> <serials-dir>            every serial wrk was answered with is a committed certificate
+//   ocsp-cache-memory [rows]                         the OCSP cache's per-row byte estimates against the heap its rows keep (default 50,000)
 //   bdn [BenchmarkDotNet arguments]                  the in-process BenchmarkDotNet suite, e.g. bdn --filter '*Ocsp*'
 var command = args.FirstOrDefault() ?? "expiry-scan";
 int? Count(int index) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : null;
@@ -34,6 +35,9 @@ switch (command)
     case "issue-speed":
         SpeedBenchmarks.IssueSpeed(TimeSpan.FromSeconds(Count(1) ?? 3));
         return 0;
+    case "ocsp-cache-memory":
+        await OcspCacheMemoryBenchmark.RunAsync(Count(1) ?? 50_000);
+        return 0;
     case "bdn":
         // In-process toolchain: BenchmarkDotNet's generated projects would inherit this repository's central package
         // management and warnings-as-errors, and fail to build.
@@ -49,6 +53,6 @@ switch (command)
     case "enroll-check" when args.Length >= 3:
         return await EnrollmentLoad.CheckExternalLoadAsync(args[1], args[2]);
     default:
-        Console.Error.WriteLine("usage: expiry-scan [n] | crl-build [n] | revocation-visibility [n] | sign-speed [s] | issue-speed [s] | enroll-load <url> <data-dir> [clients] [seconds] | enroll-seed <data-dir> <count> <tokens> <bodies> | enroll-check <data-dir> <serials-dir> | bdn [args]");
+        Console.Error.WriteLine("usage: expiry-scan [n] | crl-build [n] | revocation-visibility [n] | sign-speed [s] | issue-speed [s] | ocsp-cache-memory [rows] | enroll-load <url> <data-dir> [clients] [seconds] | enroll-seed <data-dir> <count> <tokens> <bodies> | enroll-check <data-dir> <serials-dir> | bdn [args]");
         return 2;
 }

@@ -68,6 +68,12 @@ public sealed partial class PkiMetrics
         meter.CreateObservableGauge("pki.ocsp.responder.days_left", ObserveResponderDaysLeft,
             description: "Days until the delegated OCSP responder certificate expires, by CA (negative: expired)");
         meter.CreateObservableGauge("pki.ca.days_left", ObserveCaDaysLeft, description: "Days until the CA certificate expires, by CA");
+        meter.CreateObservableGauge("pki.ocsp.cache.size", () => ObserveOcspCache(t => t.Bytes), unit: "By",
+            description: "Estimated bytes held by the OCSP cache, by table (replies, requests, statuses); bounded by Ocsp:CacheMaxBytes");
+        meter.CreateObservableGauge("pki.ocsp.cache.entries", () => ObserveOcspCache(t => t.Count),
+            description: "Rows in the OCSP cache, by table (replies, requests, statuses)");
+        meter.CreateObservableCounter("pki.ocsp.cache.evictions", () => ObserveOcspCache(t => t.Evictions),
+            description: "Rows the OCSP cache dropped to stay within Ocsp:CacheMaxBytes, by table");
     }
 
     public void CertificateIssued(string? profile, string outcome) => _issued.Add(1, Tags(profile, outcome));
@@ -117,6 +123,10 @@ public sealed partial class PkiMetrics
         Observe<long>(() => _services.GetRequiredService<CrlPublisher>().Published is { } set
             ? [Measure(set.Issuing.Crl.EntryCount, CaHierarchy.IssuingName), Measure(set.Root.Crl.EntryCount, CaHierarchy.RootName)]
             : []);
+
+    private IEnumerable<Measurement<long>> ObserveOcspCache(Func<OcspResponseCache.TableUsage, long> value) =>
+        Observe<long>(() => [.. _services.GetRequiredService<OcspResponseCache>().Usage()
+            .Select(table => new Measurement<long>(value(table), new KeyValuePair<string, object?>("table", table.Table)))]);
 
     private IEnumerable<Measurement<double>> ObserveResponderDaysLeft() =>
         Observe<double>(() =>

@@ -39,6 +39,13 @@ public sealed partial class OcspResponder
     /// <summary>Largest request read (64 KiB); a larger one is <c>malformedRequest</c>.</summary>
     public const int MaxRequestOctets = 64 * 1024;
 
+    /// <summary>
+    /// Largest request that can be <see cref="ParsedOcspRequest.IsPlainSingleRequest"/>. The largest plain request there
+    /// is (SHA-512 CertID with NULL parameters, a 20-octet serial, an explicit v1 version) is 190 octets; the usual
+    /// SHA-1 one with a 16-octet serial is about 80.
+    /// </summary>
+    public const int MaxPlainRequestOctets = 256;
+
     /// <summary>Default distance from thisUpdate to nextUpdate: one hour.</summary>
     public static readonly TimeSpan DefaultResponseValidity = TimeSpan.FromHours(1);
 
@@ -52,6 +59,13 @@ public sealed partial class OcspResponder
         new(NistObjectIdentifiers.IdSha384, "SHA384", HashAlgorithmName.SHA384),
         new(NistObjectIdentifiers.IdSha512, "SHA512", HashAlgorithmName.SHA512),
     ];
+
+    /// <summary>
+    /// Every <see cref="OcspCacheKey.HashAlgorithm"/> a key can carry, so that a cache can drop all replies about one
+    /// certificate by key.
+    /// </summary>
+    public static readonly IReadOnlyList<string> CacheKeyHashAlgorithms =
+        [.. _hashAlgorithms.SelectMany(a => new[] { a.Name, a.NoParametersName })];
 
     private static readonly byte[] _malformedRequest = EncodeRejection(OcspReplyStatus.MalformedRequest);
     private static readonly byte[] _internalError = EncodeRejection(OcspReplyStatus.InternalError);
@@ -125,13 +139,15 @@ public sealed partial class OcspResponder
         {
             return Reject(OcspReplyStatus.MalformedRequest, "empty or larger than 64 KiB");
         }
+        OcspRequest asn1;
         OcspReq request;
         Req[] singles;
         X509Extensions? extensions;
         try
         {
             // FromByteArray refuses trailing bytes after the request, so truncated and padded input both fail here.
-            request = new OcspReq(OcspRequest.GetInstance(Asn1Object.FromByteArray(requestDer.ToArray())));
+            asn1 = OcspRequest.GetInstance(Asn1Object.FromByteArray(requestDer.ToArray()));
+            request = new OcspReq(asn1);
             singles = request.GetRequestList();
             extensions = request.RequestExtensions;
         }
@@ -190,13 +206,42 @@ public sealed partial class OcspResponder
             issuer = match;
             var serial = ReadSerial(certId);
             var parametersAbsent = certId.ToAsn1Object().HashAlgorithm.Parameters is null;
-            questions.Add(new Question(certId, serial, algorithm.Name + (parametersAbsent ? NoParametersSuffix : string.Empty)));
+            questions.Add(new Question(certId, serial, parametersAbsent ? algorithm.NoParametersName : algorithm.Name));
         }
 
         OcspCacheKey? cacheKey = questions.Count == 1 && nonceExtensionValue is null && questions[0].SerialNumber is { } only
             ? new OcspCacheKey(issuer!.Fingerprint, only, questions[0].HashAlgorithm)
             : null;
-        return new ParsedOcspRequest(null, cacheKey, issuer, questions, nonceExtensionValue);
+        var plain = cacheKey is not null && IsPlain(requestDer, asn1, request, singles[0]);
+        return new ParsedOcspRequest(null, cacheKey, issuer, questions, nonceExtensionValue, plain);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="requestDer"/> is the one plain encoding of its question: small, version absent or v1, no
+    /// requestorName, no signature, no extension at all, CertID hash parameters absent or NULL, and exactly the DER of
+    /// what was read (no BER lengths). Each cache key then has at most two such encodings (with and without the
+    /// explicit version), so remembering these bytes cannot be made to grow by varying padding or encodings.
+    /// </summary>
+    private static bool IsPlain(ReadOnlySpan<byte> requestDer, OcspRequest asn1, OcspReq request, Req single)
+    {
+        if (requestDer.Length > MaxPlainRequestOctets || request.Version != 1 || request.RequestorName is not null
+            || request.IsSigned || request.RequestExtensions is not null || single.SingleRequestExtensions is not null)
+        {
+            return false;
+        }
+        var parameters = single.GetCertID().ToAsn1Object().HashAlgorithm.Parameters;
+        if (parameters is not null && parameters is not DerNull)
+        {
+            return false;
+        }
+        try
+        {
+            return requestDer.SequenceEqual(asn1.GetEncoded(Asn1Encodable.Der));
+        }
+        catch (Exception exception) when (exception is IOException or InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Reads, looks up and signs in one step. Never throws except for cancellation.</summary>
@@ -312,7 +357,7 @@ public sealed partial class OcspResponder
     private ParsedOcspRequest Reject(OcspReplyStatus status, string why)
     {
         LogRequestRefused(_logger, status, why);
-        return new ParsedOcspRequest(status, null, null, [], null);
+        return new ParsedOcspRequest(status, null, null, [], null, false);
     }
 
     /// <summary>RFC 8954 2.1: the extension holds Nonce ::= OCTET STRING; some older clients put the raw octets there, so accept both.</summary>
@@ -359,7 +404,11 @@ public sealed partial class OcspResponder
         Message = "OCSP response could not be built; answered internalError")]
     private static partial void LogResponseFailed(ILogger logger, Exception exception);
 
-    internal sealed record HashAlgorithm(DerObjectIdentifier Oid, string Name, HashAlgorithmName DotNetName);
+    internal sealed record HashAlgorithm(DerObjectIdentifier Oid, string Name, HashAlgorithmName DotNetName)
+    {
+        /// <summary>The cache key's name when the CertID's AlgorithmIdentifier has no parameters (built once, not per request).</summary>
+        public string NoParametersName { get; } = Name + NoParametersSuffix;
+    }
 
     /// <summary>A CA answered for, with its CertID hashes (RFC 6960 4.1.1) computed once per algorithm.</summary>
     internal sealed class Issuer
@@ -406,13 +455,15 @@ public sealed class ParsedOcspRequest
         OcspCacheKey? cacheKey,
         OcspResponder.Issuer? issuer,
         IReadOnlyList<OcspResponder.Question> questions,
-        byte[]? nonceExtensionValue)
+        byte[]? nonceExtensionValue,
+        bool isPlainSingleRequest)
     {
         Rejection = rejection;
         CacheKey = cacheKey;
         Issuer = issuer;
         Questions = questions;
         NonceExtensionValue = nonceExtensionValue;
+        IsPlainSingleRequest = isPlainSingleRequest;
     }
 
     /// <summary><c>malformedRequest</c> or <c>unauthorized</c> when the request is refused; null when it will be answered.</summary>
@@ -422,6 +473,14 @@ public sealed class ParsedOcspRequest
     /// Set when a cached reply with this key answers the request exactly: one certificate, no nonce (RFC 5019 2.1.1).
     /// </summary>
     public OcspCacheKey? CacheKey { get; }
+
+    /// <summary>
+    /// Set when the request has a <see cref="CacheKey"/> and is in its plain form: at most
+    /// <see cref="OcspResponder.MaxPlainRequestOctets"/>, canonical DER, no extension, requestorName or signature, CertID
+    /// hash parameters absent or NULL. Only such bytes may be remembered to skip parsing (a request padded with an
+    /// unknown extension still has a cache key, but not this: its bytes are one of endlessly many for the same key).
+    /// </summary>
+    public bool IsPlainSingleRequest { get; }
 
     /// <summary>Whether the request carried an RFC 8954 nonce (its reply is then never cacheable).</summary>
     public bool HasNonce => NonceExtensionValue is not null;

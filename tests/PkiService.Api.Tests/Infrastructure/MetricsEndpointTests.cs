@@ -61,6 +61,14 @@ public sealed class MetricsEndpointTests
         Assert.Equal(1, PrometheusText.Value(text, "pki_ocsp_requests_total", ("status", "malformed")));
         Assert.Equal(5, PrometheusText.Value(text, "pki_ocsp_request_duration_seconds_count"));
         Assert.Equal(5, PrometheusText.Value(text, "pki_ocsp_request_duration_seconds_bucket", ("le", "+Inf")));
+        // The OCSP cache holds the good and the revoked answers (not the unknown one), their request bytes and statuses.
+        foreach (var table in new[] { "replies", "requests", "statuses" })
+        {
+            Assert.Equal(2, PrometheusText.Value(text, "pki_ocsp_cache_entries", ("table", table)));
+            Assert.Equal(0, PrometheusText.Value(text, "pki_ocsp_cache_evictions_total", ("table", table)));
+        }
+        Assert.InRange(PrometheusText.Value(text, "pki_ocsp_cache_size_bytes", ("table", "replies")) ?? 0, 2 * 600, 2 * 4000);
+        Assert.Equal(2 * 256, PrometheusText.Value(text, "pki_ocsp_cache_size_bytes", ("table", "statuses")));
         // Every enrollment that got a certificate went through a group commit.
         Assert.Equal(3, PrometheusText.Value(text, "pki_issuance_commit_batch_size_sum"));
         Assert.InRange(PrometheusText.Value(text, "pki_issuance_commit_duration_seconds_count") ?? 0, 1, 3);

@@ -338,6 +338,78 @@ public sealed class OcspResponderTests : IClassFixture<CaFixture>, IDisposable
     }
 
     [Theory]
+    [InlineData("1.3.14.3.2.26", true)]
+    [InlineData("2.16.840.1.101.3.4.2.1", true)]
+    [InlineData("2.16.840.1.101.3.4.2.3", false)]
+    public void Parse_PlainSingleRequest_IsPlain(string hashAlgorithm, bool nullParameters)
+    {
+        var algorithm = nullParameters
+            ? new AlgorithmIdentifier(new DerObjectIdentifier(hashAlgorithm), DerNull.Instance)
+            : new AlgorithmIdentifier(new DerObjectIdentifier(hashAlgorithm));
+        var request = Request([RawCertId(_ca.Issuing, _good, algorithm)]);
+
+        var parsed = _responder.Parse(request);
+
+        Assert.NotNull(parsed.CacheKey);
+        Assert.True(parsed.IsPlainSingleRequest);
+        Assert.InRange(request.Length, 60, OcspResponder.MaxPlainRequestOctets);
+    }
+
+    [Fact]
+    public void Parse_LargestPlainRequest_FitsMaxPlainRequestOctets()
+    {
+        // SHA-512 CertID with NULL parameters, a 20-octet serial with its top bit set, and the default v1 written out.
+        var serial = SerialNumber.FromUnsignedBytes(Enumerable.Repeat((byte)0xFF, SerialNumber.MaxOctets).ToArray());
+        var certId = CertId(_ca.Issuing, serial, NistObjectIdentifiers.IdSha512.Id).ToAsn1Object();
+        var tbs = new DerSequence(new DerTaggedObject(true, 0, DerInteger.ValueOf(0)), new DerSequence(new Request(certId, null)));
+        var request = new DerSequence(tbs).GetEncoded(Asn1Encodable.Der);
+
+        var parsed = _responder.Parse(request);
+
+        Assert.True(parsed.IsPlainSingleRequest);
+        Assert.InRange(request.Length, 180, OcspResponder.MaxPlainRequestOctets);
+    }
+
+    [Fact]
+    public void Parse_UnknownExtension_KeepsCacheKeyButIsNotPlain()
+    {
+        var generator = new OcspReqGenerator();
+        generator.AddRequest(CertId(_ca.Issuing, _good, Sha1));
+        var extensions = new X509ExtensionsGenerator();
+        extensions.AddExtension(new DerObjectIdentifier("1.3.6.1.4.1.32473.1.1"), false, new DerOctetString(new byte[100]));
+        generator.SetRequestExtensions(extensions.Generate());
+
+        var parsed = _responder.Parse(generator.Generate().GetEncoded());
+
+        Assert.Equal(new OcspCacheKey(_ca.Issuing.Fingerprint, _good, "SHA1"), parsed.CacheKey); // answered like the plain request
+        Assert.False(parsed.IsPlainSingleRequest);
+    }
+
+    [Fact]
+    public void Parse_NonceSeveralCertificatesOrOddHashParameters_IsNotPlain()
+    {
+        var odd = RawCertId(_ca.Issuing, _good, new AlgorithmIdentifier(OiwObjectIdentifiers.IdSha1, DerInteger.ValueOf(7)));
+
+        Assert.False(_responder.Parse(Request([CertId(_ca.Issuing, _good, Sha1)], nonce: new byte[16])).IsPlainSingleRequest);
+        Assert.False(_responder.Parse(Request([CertId(_ca.Issuing, _good, Sha1), CertId(_ca.Issuing, _revoked, Sha1)])).IsPlainSingleRequest);
+        Assert.False(_responder.Parse(Request([odd])).IsPlainSingleRequest);
+    }
+
+    [Fact]
+    public void Parse_NonMinimalLengthEncoding_IsNotPlain()
+    {
+        var der = Request([CertId(_ca.Issuing, _good, Sha1)]);
+        Assert.Equal(0x30, der[0]);
+        Assert.True(der[1] < 0x80, "short-form length");
+        // The same request with its outer length in long form (BER allows it, DER does not).
+        byte[] ber = [0x30, 0x81, .. der.AsSpan(1)];
+
+        var parsed = _responder.Parse(ber);
+
+        Assert.False(parsed.IsPlainSingleRequest);
+    }
+
+    [Theory]
     [InlineData("SHA1", "1.3.14.3.2.26")]
     [InlineData("SHA256", "2.16.840.1.101.3.4.2.1")]
     public void BuildResponse_ForCacheKey_MatchesWhatARequestWouldGet(string keyName, string hashAlgorithm)

@@ -19,8 +19,18 @@ public sealed class OcspOptions
     /// <summary>Upper bound of Cache-Control max-age on GET answers (also never past nextUpdate).</summary>
     public string MaxAge { get; set; } = "PT5M";
 
-    /// <summary>Pre-built responses kept in memory at most.</summary>
-    public int CacheCapacity { get; set; } = 200_000;
+    /// <summary>128 MiB: room for about 65,000 certificates asked about (a reply with its responder certificate keeps about 1.4 KB).</summary>
+    public const long DefaultCacheMaxBytes = 128L * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes the OCSP cache may hold (estimated per row): 11/16 for signed replies, 3/16 for the request bytes of the
+    /// fast path, 2/16 for certificate statuses. Replaces the former entry count
+    /// <c>Ocsp:CacheCapacity</c>, which bounded rows of any size.
+    /// </summary>
+    public long CacheMaxBytes { get; set; } = DefaultCacheMaxBytes;
+
+    /// <summary>Retired: it bounded rows of any size. Not used; a value only makes the start log that it is ignored.</summary>
+    public int? CacheCapacity { get; set; }
 
     public TimeSpan ResponseValidityDuration => IsoDuration.ParseSetting(ResponseValidity, "Ocsp:ResponseValidity");
 

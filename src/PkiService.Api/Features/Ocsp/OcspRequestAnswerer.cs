@@ -38,9 +38,9 @@ public sealed class OcspRequestAnswerer(OcspResponderSet responders, OcspRespons
         {
             return new OcspAnswer(await responder.RespondAsync(request, cancellationToken), null);
         }
-        cache.RememberRequest(requestDer.Span, key);
         if (cache.TryGet(key, now, out var cached))
         {
+            RememberIfPlain(request, requestDer.Span, key);
             return new OcspAnswer(cached.Reply, cached.ETag);
         }
         var generation = cache.Generation;
@@ -50,6 +50,20 @@ public sealed class OcspRequestAnswerer(OcspResponderSet responders, OcspRespons
             return new OcspAnswer(reply, null); // refusals and "unknown" (the serial may be issued later) are not kept
         }
         var entry = cache.Add(key, reply, generation);
+        RememberIfPlain(request, requestDer.Span, key);
         return new OcspAnswer(entry.Reply, entry.ETag);
+    }
+
+    /// <summary>
+    /// Only a plain request's bytes go to the fast path, and only once its reply is held: a request padded with an
+    /// unknown extension is answered from the cache by its key but never remembered (its bytes are one of endlessly
+    /// many for the same key), and nor is one the cache holds no reply for (unknown serial, issuer not held).
+    /// </summary>
+    private void RememberIfPlain(ParsedOcspRequest request, ReadOnlySpan<byte> requestDer, OcspCacheKey key)
+    {
+        if (request.IsPlainSingleRequest)
+        {
+            cache.RememberRequest(requestDer, key);
+        }
     }
 }

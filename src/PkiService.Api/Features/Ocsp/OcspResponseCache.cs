@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using PkiService.Core.Ocsp;
@@ -11,22 +10,74 @@ namespace PkiService.Api.Features.Ocsp;
 /// Signed responses to nonce-less single-certificate requests (RFC 5019 2.1.1 allows pre-produced responses),
 /// kept until shortly before nextUpdate or until the certificate's status changes.
 /// </summary>
-public sealed class OcspResponseCache(IOptions<OcspOptions> options)
+/// <remarks>
+/// Three tables, each bounded in bytes (shares of <see cref="OcspOptions.CacheMaxBytes"/>) and swept by
+/// <see cref="ByteBoundedMap{TKey, TValue}"/> when full. Nothing enters them that the cache cannot answer from: replies
+/// only for certificates whose status is known (good or revoked), request bytes only in their plain form and only once
+/// their reply is held, statuses only when known. Unknown serials, issuers not held, nonces, extensions and oversized
+/// requests leave every table as it was.
+/// </remarks>
+public sealed partial class OcspResponseCache
 {
+    /// <summary>Smallest <see cref="OcspOptions.CacheMaxBytes"/> accepted (16 KiB).</summary>
+    public const long MinimumMaxBytes = 16 * 1024;
+
+    // Estimated bytes a row holds besides its DER: dictionary node and bucket, row, Entry and OcspReply objects,
+    // ETag and serial strings, the states list. Each estimate is a little above the heap a row was measured to keep
+    // (`PkiService.Benchmarks ocsp-cache-memory`, docs/benchmarks.md): reply 1,354 bytes with an 805-octet DER.
+    private const int ReplyRowOverhead = 576;
+
+    // Dictionary node and bucket, row, byte[] header, the key's serial string (measured: 322 bytes with an 83-octet request).
+    private const int RequestRowOverhead = 256;
+
+    // A status row is of fixed size: node and bucket, row with the status inline, the serial string (measured: 221 bytes).
+    private const int StatusRowBytes = 256;
+
     /// <summary>A cached reply and its HTTP validator.</summary>
     public sealed record Entry(OcspReply Reply, string ETag);
 
-    private readonly ConcurrentDictionary<(string Issuer, SerialNumber Serial), ConcurrentDictionary<string, Entry>> _entries = new();
+    /// <summary>One table's use: rows, estimated bytes, its bound and how many rows sweeps removed to stay under it.</summary>
+    public readonly record struct TableUsage(string Table, int Count, long Bytes, long MaxBytes, long Evictions);
 
-    // Fast path: the exact DER of a request seen before -> its cache key, so a repeated request (gateways send the
-    // same bytes for the same certificate) is answered without parsing it. The key still goes through the main
-    // cache, so invalidation there covers this path too.
-    private readonly ConcurrentDictionary<byte[], OcspCacheKey> _keysByRequest = new(RequestBytesComparer.Instance);
+    // Replies by (CA, serial, CertID hash): 11/16 of the budget. The shares give each table room for about the same
+    // number of certificates (about 1,380, 340 and 256 bytes per certificate asked about with one CertID hash).
+    private readonly ByteBoundedMap<OcspCacheKey, Entry> _replies;
+
+    // Fast path: the exact DER of a plain request seen before -> its cache key, so a repeated request (gateways send
+    // the same bytes for the same certificate) is answered without parsing it. The key still goes through _replies,
+    // so invalidation there covers this path too. 3/16 of the budget.
+    private readonly ByteBoundedMap<byte[], OcspCacheKey> _keysByRequest;
 
     // Known statuses (good or revoked; never unknown, which may change when the serial is issued), so requests that
-    // must be signed afresh (nonces) do not each query the database.
-    private readonly ConcurrentDictionary<(string Issuer, SerialNumber Serial), RevocationStatus> _statuses = new();
+    // must be signed afresh (nonces) do not each query the database. The remaining 2/16 of the budget.
+    private readonly ByteBoundedMap<(string Issuer, SerialNumber Serial), RevocationStatus> _statuses;
     private long _generation;
+
+    public OcspResponseCache(IOptions<OcspOptions> options, ILogger<OcspResponseCache>? logger = null)
+    {
+        var maxBytes = options.Value.CacheMaxBytes;
+        if (options.Value.CacheCapacity is { } retired && logger is not null)
+        {
+            LogCacheCapacityIgnored(logger, retired, maxBytes);
+        }
+        if (maxBytes < MinimumMaxBytes)
+        {
+            throw new InvalidOperationException($"Ocsp:CacheMaxBytes = {maxBytes} is too small; use at least {MinimumMaxBytes} (bytes; the default is {OcspOptions.DefaultCacheMaxBytes}).");
+        }
+        var replyBytes = maxBytes / 16 * 11;
+        var requestBytes = maxBytes / 16 * 3;
+        _replies = new ByteBoundedMap<OcspCacheKey, Entry>(replyBytes);
+        _keysByRequest = new ByteBoundedMap<byte[], OcspCacheKey>(requestBytes, RequestBytesComparer.Instance);
+        _statuses = new ByteBoundedMap<(string Issuer, SerialNumber Serial), RevocationStatus>(maxBytes - replyBytes - requestBytes);
+    }
+
+    /// <summary>Rows and estimated bytes of each table (<c>replies</c>, <c>requests</c>, <c>statuses</c>), for the metrics gauges.</summary>
+    public IReadOnlyList<TableUsage> Usage() =>
+    [
+        new("replies", _replies.Count, _replies.Bytes, _replies.MaxBytes, _replies.Evictions),
+        new("requests", _keysByRequest.Count, _keysByRequest.Bytes, _keysByRequest.MaxBytes, _keysByRequest.Evictions),
+        new("statuses", _statuses.Count, _statuses.Bytes, _statuses.MaxBytes, _statuses.Evictions),
+    ];
 
     /// <summary>A status seen before and not invalidated since.</summary>
     public bool TryGetStatus(string issuerFingerprint, SerialNumber serial, out RevocationStatus status) =>
@@ -39,21 +90,17 @@ public sealed class OcspResponseCache(IOptions<OcspOptions> options)
         {
             return;
         }
-        if (_statuses.Count >= options.Value.CacheCapacity)
-        {
-            _statuses.Clear();
-        }
-        _statuses[(issuerFingerprint, serial)] = status;
+        _statuses.Set((issuerFingerprint, serial), status, StatusRowBytes);
         if (Volatile.Read(ref _generation) != generation)
         {
-            _statuses.TryRemove((issuerFingerprint, serial), out _);
+            _statuses.Remove((issuerFingerprint, serial));
         }
     }
 
     /// <summary>A fresh reply for a request whose exact bytes were answered before.</summary>
     public bool TryGetByRequest(ReadOnlySpan<byte> requestDer, DateTimeOffset now, out Entry entry)
     {
-        if (_keysByRequest.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(requestDer, out var key))
+        if (_keysByRequest.TryGetValue(requestDer, out var key))
         {
             return TryGet(key, now, out entry);
         }
@@ -61,14 +108,18 @@ public sealed class OcspResponseCache(IOptions<OcspOptions> options)
         return false;
     }
 
-    /// <summary>Remembers which cache key a request's bytes map to.</summary>
+    /// <summary>
+    /// Remembers which cache key a request's bytes map to, so the next identical request skips parsing. Call it only
+    /// for a <see cref="ParsedOcspRequest.IsPlainSingleRequest"/>; it does nothing unless a reply for
+    /// <paramref name="key"/> is held (the bytes of a request the cache cannot answer are never kept).
+    /// </summary>
     public void RememberRequest(ReadOnlySpan<byte> requestDer, OcspCacheKey key)
     {
-        if (_keysByRequest.Count >= options.Value.CacheCapacity)
+        if (requestDer.IsEmpty || requestDer.Length > OcspResponder.MaxPlainRequestOctets || !_replies.ContainsKey(key))
         {
-            _keysByRequest.Clear();
+            return;
         }
-        _keysByRequest.GetAlternateLookup<ReadOnlySpan<byte>>()[requestDer] = key;
+        _keysByRequest.Set(requestDer.ToArray(), key, requestDer.Length + RequestRowOverhead);
     }
 
     /// <summary>Read before building a response; pass to <see cref="Add"/> so a response built across an invalidation is not kept.</summary>
@@ -78,8 +129,7 @@ public sealed class OcspResponseCache(IOptions<OcspOptions> options)
     public bool TryGet(OcspCacheKey key, DateTimeOffset now, out Entry entry)
     {
         entry = null!;
-        if (!_entries.TryGetValue((key.IssuerFingerprint, key.SerialNumber), out var byHash)
-            || !byHash.TryGetValue(key.HashAlgorithm, out var found))
+        if (!_replies.TryGetValue(key, out var found))
         {
             return false;
         }
@@ -87,46 +137,50 @@ public sealed class OcspResponseCache(IOptions<OcspOptions> options)
         if (reply.NextUpdate is not { } nextUpdate || reply.ThisUpdate is not { } thisUpdate
             || now >= nextUpdate - (nextUpdate - thisUpdate) / 10)
         {
-            byHash.TryRemove(key.HashAlgorithm, out _);
+            _replies.Remove(key, found);
             return false;
         }
         entry = found;
         return true;
     }
 
-    /// <summary>Keeps a reply unless the cache was invalidated since <paramref name="generation"/> was read.</summary>
+    /// <summary>
+    /// Keeps a reply unless the cache was invalidated since <paramref name="generation"/> was read; the entry (with its
+    /// ETag) is returned either way.
+    /// </summary>
     public Entry Add(OcspCacheKey key, OcspReply reply, long generation)
     {
         var entry = new Entry(reply, $"\"{Convert.ToHexString(SHA256.HashData(reply.Der).AsSpan(0, 16))}\"");
-        if (_entries.Count >= options.Value.CacheCapacity)
+        if (_replies.Set(key, entry, reply.Der.Length + ReplyRowOverhead) && Volatile.Read(ref _generation) != generation)
         {
-            _entries.Clear(); // crude bound: a full cache restarts cold rather than growing without limit
-        }
-        var byHash = _entries.GetOrAdd((key.IssuerFingerprint, key.SerialNumber), _ => new ConcurrentDictionary<string, Entry>(StringComparer.Ordinal));
-        byHash[key.HashAlgorithm] = entry;
-        if (Volatile.Read(ref _generation) != generation)
-        {
-            byHash.TryRemove(key.HashAlgorithm, out _); // an invalidation raced with the build: do not keep it
+            _replies.Remove(key, entry); // an invalidation raced with the build: do not keep it
         }
         return entry;
     }
 
-    /// <summary>Drops every cached reply about one certificate: called the moment its status changes.</summary>
+    /// <summary>Drops every cached reply and status about one certificate: called the moment its status changes.</summary>
     public void Invalidate(string issuerFingerprint, SerialNumber serial)
     {
         Interlocked.Increment(ref _generation);
-        _entries.TryRemove((issuerFingerprint, serial), out _);
-        _statuses.TryRemove((issuerFingerprint, serial), out _);
+        foreach (var hashAlgorithm in OcspResponder.CacheKeyHashAlgorithms)
+        {
+            _replies.Remove(new OcspCacheKey(issuerFingerprint, serial, hashAlgorithm));
+        }
+        _statuses.Remove((issuerFingerprint, serial));
     }
 
     /// <summary>Drops everything, e.g. when a responder certificate is renewed.</summary>
     public void Clear()
     {
         Interlocked.Increment(ref _generation);
-        _entries.Clear();
+        _replies.Clear();
         _keysByRequest.Clear();
         _statuses.Clear();
     }
+
+    [LoggerMessage(EventId = 6004, EventName = "OcspCacheCapacityIgnored", Level = LogLevel.Warning,
+        Message = "Ocsp:CacheCapacity = {Capacity} is no longer read: the OCSP cache is bounded by Ocsp:CacheMaxBytes, now {MaxBytes} bytes")]
+    private static partial void LogCacheCapacityIgnored(ILogger logger, int capacity, long maxBytes);
 
     /// <summary>Compares request DER by content; looks up by span without allocating.</summary>
     private sealed class RequestBytesComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
