@@ -70,11 +70,12 @@ public static partial class PkiStartup
             throw new StartupConfigurationException(exception.Message, exception);
         }
 
-        await SqliteDatabase.PrepareFileAsync(options.DataDirectoryFullPath, cancellationToken);
+        var database = app.Services.GetRequiredService<IPkiDatabase>();
+        await database.PrepareStorageAsync(cancellationToken);
         await using (var scope = app.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
-            await db.Database.MigrateAsync(cancellationToken);
+            await database.MigrateAsync(db, cancellationToken);
             await EnsureBootstrapApiKeyAsync(db, scope.ServiceProvider.GetRequiredService<AuditTrail>(), options, admin,
                 scope.ServiceProvider.GetRequiredService<TimeProvider>(), logger, cancellationToken);
         }
