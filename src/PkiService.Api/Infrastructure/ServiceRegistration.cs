@@ -36,7 +36,7 @@ public static class ServiceRegistration
         services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.Section));
         services.AddSingleton(TimeProvider.System);
 
-        services.AddPkiDatabase(provider => provider.GetRequiredService<IOptions<PkiOptions>>().Value.DataDirectoryFullPath);
+        services.AddPkiDatabase(builder.Configuration, provider => provider.GetRequiredService<IOptions<PkiOptions>>().Value.DataDirectoryFullPath);
 
         services.AddHttpContextAccessor();
         services.AddAuditTrail();
