@@ -8,6 +8,14 @@ namespace PkiService.Persistence;
 /// the readiness probe and which exceptions mean the database is failing). The web host calls only this; the provider's
 /// own code lives in its folder (<c>Sqlite/</c>). One instance per process, chosen by <c>Database:Provider</c>
 /// (<see cref="PkiDatabaseRegistration"/>).
+/// <para>
+/// What the web host's writers assume of every provider today, because SQLite gives it: a transaction holds the one
+/// database-wide write lock from <c>BeginTransaction</c> on (Microsoft.Data.Sqlite begins with <c>BEGIN IMMEDIATE</c>),
+/// so writers never interleave and a value read inside a transaction stays true until it commits. The audit chain
+/// (the last hash it links to), the group commit of enrollments (the tokens still usable), the expiry scan (one scanner
+/// at a time) and the CRL number reservation (read, add, write) rely on it. A provider that does not serialize writers this way (PostgreSQL, issue 11) must give
+/// those places an equivalent (a lock, SERIALIZABLE with retries, or conditional writes) before it can be selected.
+/// </para>
 /// </summary>
 public interface IPkiDatabase
 {

@@ -131,6 +131,26 @@ public sealed class SqlitePkiDatabaseTests
         AssertKind(DatabaseFailureKind.ReadOnly, error);
     }
 
+    /// <summary>
+    /// The contract the web host's writers rely on (see <see cref="IPkiDatabase"/>): a transaction holds the database's
+    /// write lock from BeginTransaction on, before its first statement (Microsoft.Data.Sqlite's BEGIN IMMEDIATE), so a
+    /// read inside it (the audit chain's last hash, the usable tokens, the last CRL number) cannot be raced.
+    /// </summary>
+    [Fact]
+    public async Task BeginTransaction_HoldsTheWriteLockBeforeAnyStatement()
+    {
+        var database = await PrepareAsync();
+        var options = new DbContextOptionsBuilder<PkiDbContext>();
+        database.Configure(options);
+        await using var db = new PkiDbContext(options.Options);
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        await using var other = Open(SqliteOpenMode.ReadWrite);
+
+        var error = await CaptureAsync(other, "BEGIN IMMEDIATE;", timeoutSeconds: 1);
+
+        AssertKind(DatabaseFailureKind.Transient, error);
+    }
+
     private async Task<SqlitePkiDatabase> PrepareAsync()
     {
         var database = new SqlitePkiDatabase(_directory);
