@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using PkiService.Persistence;
+using PkiService.Persistence.Sqlite;
 
 namespace PkiService.Migrations;
 

@@ -7,6 +7,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using PkiService.Persistence;
+using PkiService.Persistence.Sqlite;
 
 namespace PkiService.Benchmarks;
 

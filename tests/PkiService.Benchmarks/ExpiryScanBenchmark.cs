@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PkiService.Api.Features.Expiry;
 using PkiService.Persistence;
+using PkiService.Persistence.Sqlite;
 using PkiService.Persistence.Entities;
 
 namespace PkiService.Benchmarks;

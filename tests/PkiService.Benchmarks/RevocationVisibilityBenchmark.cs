@@ -11,6 +11,7 @@ using PkiService.Api.Features.Crl;
 using PkiService.Api.Infrastructure;
 using PkiService.Core.Authorities;
 using PkiService.Persistence;
+using PkiService.Persistence.Sqlite;
 
 namespace PkiService.Benchmarks;
 

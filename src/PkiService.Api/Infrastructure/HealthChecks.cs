@@ -11,7 +11,7 @@ namespace PkiService.Api.Infrastructure;
 /// Ready when the database commits a write. A read is not enough: a full disk or a read-only file still answers
 /// queries, yet every issuance and revocation would fail.
 /// </summary>
-public sealed class DatabaseHealthCheck(PkiDbContext db) : IHealthCheck
+public sealed class DatabaseHealthCheck(PkiDbContext db, IPkiDatabase database) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -21,11 +21,7 @@ public sealed class DatabaseHealthCheck(PkiDbContext db) : IHealthCheck
             {
                 return HealthCheckResult.Unhealthy("database not reachable");
             }
-            // Rewriting the header's user_version (unused by EF Core) with its own value commits one page: it fails
-            // exactly when a real write would (SQLITE_FULL, SQLITE_READONLY, I/O errors) and changes nothing.
-            var version = await db.Database.SqlQueryRaw<long>("SELECT user_version AS \"Value\" FROM pragma_user_version").SingleAsync(cancellationToken);
-            var rewrite = "PRAGMA user_version = " + version.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await db.Database.ExecuteSqlRawAsync(rewrite, cancellationToken);
+            await database.ProbeWriteAsync(db, cancellationToken);
             return HealthCheckResult.Healthy("database writable");
         }
         catch (Exception exception)

@@ -55,6 +55,15 @@ public static partial class PkiStartup
         var notifications = app.Services.GetRequiredService<IOptions<NotificationOptions>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.Startup");
         CheckConfiguration(admin, notifications);
+        IPkiDatabase database;
+        try
+        {
+            database = app.Services.GetRequiredService<IPkiDatabase>();
+        }
+        catch (DatabaseConfigurationException exception)
+        {
+            throw new StartupConfigurationException(exception.Message, exception);
+        }
         DataDirectory.Ensure(options.DataDirectoryFullPath);
 
         // Loading the CAs (and their OCSP responder keys) first makes a wrong passphrase stop the start before
@@ -70,11 +79,11 @@ public static partial class PkiStartup
             throw new StartupConfigurationException(exception.Message, exception);
         }
 
-        await SqliteDatabase.PrepareFileAsync(options.DataDirectoryFullPath, cancellationToken);
+        await database.PrepareStorageAsync(cancellationToken);
         await using (var scope = app.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
-            await db.Database.MigrateAsync(cancellationToken);
+            await database.MigrateAsync(db, cancellationToken);
             await EnsureBootstrapApiKeyAsync(db, scope.ServiceProvider.GetRequiredService<AuditTrail>(), options, admin,
                 scope.ServiceProvider.GetRequiredService<TimeProvider>(), logger, cancellationToken);
         }

@@ -1,7 +1,7 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.Data.Sqlite;
 using PkiService.Core.Errors;
+using PkiService.Persistence;
 
 namespace PkiService.Api.Infrastructure;
 
@@ -9,7 +9,8 @@ namespace PkiService.Api.Infrastructure;
 /// The one place that turns exceptions into RFC 9457 problem details. Known errors get their status and a
 /// message that says how to fix the input; anything else is a 500 without internals.
 /// </summary>
-public sealed partial class ProblemExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+public sealed partial class ProblemExceptionHandler(IProblemDetailsService problemDetails, IPkiDatabase database, ILogger<ProblemExceptionHandler> logger)
+    : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -24,7 +25,9 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             AuthenticationFailedException e => (StatusCodes.Status401Unauthorized, e.Message, null),
             BadHttpRequestException e => (e.StatusCode, BadRequestTitle(e), null),
             ServiceStoppingException e => (StatusCodes.Status503ServiceUnavailable, e.Message, null),
-            _ when FindDatabaseFailure(exception) is not null =>
+            // The database being read-only, full, locked, damaged or unreachable is the operator's to fix, not the
+            // caller's: 503, retry later, whatever kind of failure the provider reports.
+            _ when database.Classify(exception) is not null =>
                 (StatusCodes.Status503ServiceUnavailable, "The database is not available; retry later", (string?)null),
             _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred", null),
         };
@@ -56,23 +59,6 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             ProblemDetails = problem,
             Exception = exception,
         });
-    }
-
-    /// <summary>
-    /// The SQLite error behind <paramref name="exception"/>, if any. EF Core wraps it (<c>DbUpdateException</c> from
-    /// SaveChanges, <c>InvalidOperationException</c> from some query and transaction paths), so the whole chain is searched.
-    /// The database being read-only, full, locked or unreachable is the operator's to fix, not the caller's: 503, retry later.
-    /// </summary>
-    public static SqliteException? FindDatabaseFailure(Exception exception)
-    {
-        for (Exception? current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is SqliteException sqlite)
-            {
-                return sqlite;
-            }
-        }
-        return null;
     }
 
     private const string RetryAfterSeconds = "5";

@@ -36,13 +36,7 @@ public static class ServiceRegistration
         services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.Section));
         services.AddSingleton(TimeProvider.System);
 
-        // Pooled: a new context per request builds EF's per-context services every time (measured under enrollment
-        // load before pooling: about 7% of the service's CPU samples in DbContext.ContextServices alone).
-        services.AddDbContextPool<PkiDbContext>((provider, options) =>
-        {
-            var pki = provider.GetRequiredService<IOptions<PkiOptions>>().Value;
-            options.UsePkiSqlite(SqliteDatabase.ConnectionString(pki.DataDirectoryFullPath));
-        });
+        services.AddPkiDatabase(builder.Configuration, provider => provider.GetRequiredService<IOptions<PkiOptions>>().Value.DataDirectoryFullPath);
 
         services.AddHttpContextAccessor();
         services.AddAuditTrail();

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using PkiService.Api.Tests.Support;
 using PkiService.Persistence;
+using PkiService.Persistence.Sqlite;
 
 namespace PkiService.Api.Tests.Infrastructure;
 

@@ -82,6 +82,42 @@ public sealed class PkiStartupTests
         Assert.Empty(Directory.GetFileSystemEntries(factory.DataDirectory));
     }
 
+    /// <summary>
+    /// Only SQLite is built in: any other Database:Provider (PostgreSQL is planned in issue 11, not here yet) stops the
+    /// start with one line naming the key, before the data directory is touched, instead of silently using SQLite.
+    /// </summary>
+    [Theory]
+    [InlineData("Postgres")]
+    [InlineData("sqlserver")]
+    [InlineData("Sqlite\nInjected: second line")]
+    public void Start_UnknownDatabaseProvider_IsRefusedWithOneLineNamingTheKeyBeforeAnythingIsWritten(string provider)
+    {
+        using var factory = new PkiApiFactory(settings: new Dictionary<string, string?> { ["Database:Provider"] = provider });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        var refusal = Chain(error).OfType<PkiService.Api.Infrastructure.StartupConfigurationException>().Single();
+        Assert.StartsWith("Database:Provider '", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("'Sqlite'", refusal.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', refusal.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(factory.DataDirectory));
+    }
+
+    [Theory]
+    [InlineData("Sqlite")]
+    [InlineData("sqlite")]
+    [InlineData("")]
+    public async Task Start_SqliteProviderNamedOrDefault_StartsOnTheSqliteFile(string provider)
+    {
+        using var factory = new PkiApiFactory(settings: new Dictionary<string, string?> { ["Database:Provider"] = provider });
+        using var client = factory.CreateClient();
+
+        var ready = await client.GetAsync("/health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.True(File.Exists(Path.Combine(factory.DataDirectory, "pki.db")));
+    }
+
     private static IEnumerable<Exception> Chain(Exception? error)
     {
         for (; error is not null; error = error.InnerException)

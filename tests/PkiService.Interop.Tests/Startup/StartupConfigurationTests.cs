@@ -66,6 +66,19 @@ public sealed class StartupConfigurationTests : IAsyncLifetime
         Assert.Equal(rowsBefore, ApiKeyRows());
     }
 
+    /// <summary>Only SQLite is built in today: an operator who asks for another provider learns it from one line, exit code 1.</summary>
+    [Fact]
+    public async Task Restart_WithUnknownDatabaseProvider_ExitsWithCode1AndOneLineNamingIt()
+    {
+        _service.Kill();
+        var rowsBefore = ApiKeyRows();
+
+        var (exitCode, output) = await _service.RunUntilExitAsync(new Dictionary<string, string?> { ["Database:Provider"] = "Postgres" }, ExitWithin);
+
+        AssertRefused(exitCode, output, "Database:Provider");
+        Assert.Equal(rowsBefore, ApiKeyRows());
+    }
+
     private static void AssertRefused(int? exitCode, string output, string setting)
     {
         Assert.True(exitCode == 1, $"exit code {exitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none (still running)"}, expected 1\n{output}");

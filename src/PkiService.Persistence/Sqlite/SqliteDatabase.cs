@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
-namespace PkiService.Persistence;
+namespace PkiService.Persistence.Sqlite;
 
 /// <summary>How the embedded SQLite database is opened.</summary>
 public static class SqliteDatabase
