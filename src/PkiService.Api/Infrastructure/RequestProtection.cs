@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.RateLimiting;
@@ -102,9 +103,32 @@ public static class RequestProtection
 
     /// <summary>
     /// The partition key: the client's IP address (the one a trusted proxy forwarded, when <c>ForwardedHeaders</c> names
-    /// proxies; see <see cref="TrustedProxies"/>).
+    /// proxies; see <see cref="TrustedProxies"/>). An IPv6 client is keyed by its /64: one subscriber or host is routinely
+    /// given a whole /64 (RFC 6177), so keying by full address would hand it 2^64 separate budgets and let it grow the
+    /// limiters' partition tables at will. An IPv4-mapped IPv6 address is keyed as the IPv4 address it carries.
     /// </summary>
-    public static string ClientKey(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+    public static string ClientKey(HttpContext http) => ClientKey(http.Connection.RemoteIpAddress);
+
+    /// <inheritdoc cref="ClientKey(HttpContext)"/>
+    public static string ClientKey(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "unknown";
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4().ToString();
+        }
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6 || IPAddress.IsLoopback(address))
+        {
+            return address.ToString();
+        }
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes).ToString() + "/64";
+    }
 
     public static Task WriteTooManyRequestsAsync(HttpContext http, TimeSpan retryAfter, string title = "Too many requests from this address")
     {
