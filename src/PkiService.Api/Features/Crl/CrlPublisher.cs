@@ -2,8 +2,8 @@ using System.Numerics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using PkiService.Api.Infrastructure;
+using PkiService.Api.Revocation;
 using PkiService.Core.Authorities;
-using PkiService.Core.Primitives;
 using PkiService.Core.Revocation;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
@@ -185,14 +185,8 @@ public sealed partial class CrlPublisher(
             var fromUtc = from.UtcDateTime;
             query = query.Where(c => c.RevokedAt >= fromUtc);
         }
-        var rows = await query
-            .Select(c => new { c.SerialNumber, c.RevokedAt, c.RevocationReason, c.InvalidityDate })
-            .ToListAsync(cancellationToken);
-        return rows.ConvertAll(r => new RevokedCertificate(
-            SerialNumber.Parse(r.SerialNumber),
-            new DateTimeOffset(r.RevokedAt!.Value, TimeSpan.Zero),
-            RevocationReasons.TryParse(r.RevocationReason, out var reason) ? reason : RevocationReason.Unspecified,
-            r.InvalidityDate is { } invalidity ? new DateTimeOffset(invalidity, TimeSpan.Zero) : null));
+        var rows = await query.Select(CertificateRevocationRow.Columns).ToListAsync(cancellationToken);
+        return rows.ConvertAll(r => r.ToRevokedCertificate());
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using PkiService.Api.Features.Certificates;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Ocsp;
 using PkiService.Api.Infrastructure;
+using PkiService.Api.Revocation;
 using PkiService.Core.Errors;
 using PkiService.Core.Primitives;
 using PkiService.Core.Revocation;
@@ -63,11 +64,7 @@ public sealed partial class RevokeCertificateHandler(
         // Conditional update: of two concurrent revocations exactly one changes the row; the other gets 409.
         var changed = await db.Certificates
             .Where(c => c.SerialNumber == serial.Hex && c.Status != CertificateStatus.Revoked)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(c => c.Status, CertificateStatus.Revoked)
-                .SetProperty(c => c.RevokedAt, now)
-                .SetProperty(c => c.RevocationReason, reasonName)
-                .SetProperty(c => c.InvalidityDate, invalidity), cancellationToken);
+            .ExecuteUpdateAsync(s => CertificateRevocationRow.SetRevoked(s, now, reason, invalidity), cancellationToken);
 
         var record = await db.Certificates.AsNoTracking().FirstOrDefaultAsync(c => c.SerialNumber == serial.Hex, cancellationToken)
             ?? throw new NotFoundException($"No certificate with serial number {serial.Hex} was issued by this service.");
