@@ -1,3 +1,4 @@
+using PkiService.Api.Infrastructure;
 using PkiService.Api.Revocation;
 
 namespace PkiService.Api.Features.Crl;
@@ -16,6 +17,7 @@ public static class CrlRegistration
         services.AddSingleton<CrlPublisher>();
         services.AddCertificateStatusSubscriber<CrlPublisher>();
         services.AddHostedService<CrlRefreshJob>();
+        services.AddSingleton<IPkiGauges, CrlGauges>();
         return builder;
     }
 }

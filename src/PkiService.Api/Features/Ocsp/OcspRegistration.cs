@@ -1,3 +1,4 @@
+using PkiService.Api.Infrastructure;
 using PkiService.Api.Revocation;
 using PkiService.Core.Ocsp;
 
@@ -20,6 +21,7 @@ public static class OcspRegistration
         services.AddSingleton<OcspResponderSet>();
         services.AddSingleton<OcspRequestAnswerer>();
         services.AddHostedService<OcspResponderRenewalJob>();
+        services.AddSingleton<IPkiGauges, OcspGauges>();
         return builder;
     }
 }
