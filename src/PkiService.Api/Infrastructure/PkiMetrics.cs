@@ -1,7 +1,5 @@
 using System.Diagnostics.Metrics;
 using Microsoft.EntityFrameworkCore;
-using PkiService.Api.Features.Crl;
-using PkiService.Api.Features.Ocsp;
 using PkiService.Core.Authorities;
 using PkiService.Core.Errors;
 using PkiService.Core.Ocsp;
@@ -11,8 +9,19 @@ using PkiService.Persistence.Entities;
 namespace PkiService.Api.Infrastructure;
 
 /// <summary>
-/// Every instrument of the <c>PkiService</c> meter, in one place. Features count through the methods below; the
-/// gauges read the state the features own when a scraper asks (exported at <c>/metrics</c>, where the dots become
+/// Gauges a feature adds to the <c>PkiService</c> meter, read from the state the feature owns when a scraper asks. The
+/// feature registers them (<c>services.AddSingleton&lt;IPkiGauges, ...&gt;()</c> in its <c>Add…()</c>), so the metrics
+/// never reach into a feature's folder.
+/// </summary>
+public interface IPkiGauges
+{
+    /// <summary>Creates the gauges on <paramref name="meter"/>; read them through <see cref="PkiMetrics.Observe{T}"/>.</summary>
+    void Register(Meter meter, PkiMetrics metrics);
+}
+
+/// <summary>
+/// The <c>PkiService</c> meter. Features count through the methods below; the gauges read the state its owner keeps
+/// when a scraper asks; a feature adds its own through <see cref="IPkiGauges"/> (all exported at <c>/metrics</c>, where the dots become
 /// underscores, counters end in <c>_total</c> and durations in <c>_seconds</c>).
 /// </summary>
 public sealed partial class PkiMetrics
@@ -40,7 +49,7 @@ public sealed partial class PkiMetrics
     private readonly Lock _expiringLock = new();
     private (long Count, DateTimeOffset At)? _expiring;
 
-    // services is the root provider: the gauges resolve the CA hierarchy, the OCSP responders and the CRL publisher
+    // services is the root provider: the gauges resolve the CA hierarchy (and the features' gauges what they read)
     // only when observed, so that creating the meter does not load keys.
     public PkiMetrics(IMeterFactory meterFactory, IServiceProvider services, TimeProvider time, ILogger<PkiMetrics> logger)
     {
@@ -61,19 +70,13 @@ public sealed partial class PkiMetrics
         _commitDuration = meter.CreateHistogram<double>("pki.issuance.commit.duration", unit: "s", description: "Time of one group-commit transaction, from BEGIN to COMMIT");
         _expiryWarnings = meter.CreateCounter<long>("pki.expiry.warnings", description: "Expiry warning delivery attempts by channel and outcome (sent, failed, given_up, passed)");
 
-        meter.CreateObservableGauge("pki.crl.size", ObserveCrlSize, unit: "By", description: "DER size of the published CRL, by CA");
-        meter.CreateObservableGauge("pki.crl.entries", ObserveCrlEntries, description: "Revoked certificates listed in the published CRL, by CA");
         meter.CreateObservableGauge("pki.certificates.expiring_soon", ObserveExpiringSoon,
             description: "Active certificates whose notAfter is within 7 days (counted at most every 30 s)");
-        meter.CreateObservableGauge("pki.ocsp.responder.days_left", ObserveResponderDaysLeft,
-            description: "Days until the delegated OCSP responder certificate expires, by CA (negative: expired)");
         meter.CreateObservableGauge("pki.ca.days_left", ObserveCaDaysLeft, description: "Days until the CA certificate expires, by CA");
-        meter.CreateObservableGauge("pki.ocsp.cache.size", () => ObserveOcspCache(t => t.Bytes), unit: "By",
-            description: "Estimated bytes held by the OCSP cache, by table (replies, requests, statuses); bounded by Ocsp:CacheMaxBytes");
-        meter.CreateObservableGauge("pki.ocsp.cache.entries", () => ObserveOcspCache(t => t.Count),
-            description: "Rows in the OCSP cache, by table (replies, requests, statuses)");
-        meter.CreateObservableCounter("pki.ocsp.cache.evictions", () => ObserveOcspCache(t => t.Evictions),
-            description: "Rows the OCSP cache dropped to stay within Ocsp:CacheMaxBytes, by table");
+        foreach (var gauges in services.GetServices<IPkiGauges>())
+        {
+            gauges.Register(meter, this);
+        }
     }
 
     public void CertificateIssued(string? profile, string outcome) => _issued.Add(1, Tags(profile, outcome));
@@ -114,28 +117,6 @@ public sealed partial class PkiMetrics
     private static KeyValuePair<string, object?>[] Tags(string? profile, string outcome) =>
         [new("profile", profile ?? "none"), new("outcome", outcome)];
 
-    private IEnumerable<Measurement<long>> ObserveCrlSize() =>
-        Observe<long>(() => _services.GetRequiredService<CrlPublisher>().Published is { } set
-            ? [Measure(set.Issuing.Crl.Der.LongLength, CaHierarchy.IssuingName), Measure(set.Root.Crl.Der.LongLength, CaHierarchy.RootName)]
-            : []);
-
-    private IEnumerable<Measurement<long>> ObserveCrlEntries() =>
-        Observe<long>(() => _services.GetRequiredService<CrlPublisher>().Published is { } set
-            ? [Measure(set.Issuing.Crl.EntryCount, CaHierarchy.IssuingName), Measure(set.Root.Crl.EntryCount, CaHierarchy.RootName)]
-            : []);
-
-    private IEnumerable<Measurement<long>> ObserveOcspCache(Func<OcspResponseCache.TableUsage, long> value) =>
-        Observe<long>(() => [.. _services.GetRequiredService<OcspResponseCache>().Usage()
-            .Select(table => new Measurement<long>(value(table), new KeyValuePair<string, object?>("table", table.Table)))]);
-
-    private IEnumerable<Measurement<double>> ObserveResponderDaysLeft() =>
-        Observe<double>(() =>
-        {
-            var responders = _services.GetRequiredService<OcspResponderSet>();
-            var now = _time.GetUtcNow();
-            return [DaysLeft(responders.IssuingResponder.NotAfter, now, CaHierarchy.IssuingName), DaysLeft(responders.RootResponder.NotAfter, now, CaHierarchy.RootName)];
-        });
-
     private IEnumerable<Measurement<double>> ObserveCaDaysLeft() =>
         Observe<double>(() =>
         {
@@ -169,13 +150,15 @@ public sealed partial class PkiMetrics
             }
         });
 
-    private static Measurement<long> Measure(long value, string ca) => new(value, new KeyValuePair<string, object?>("ca", ca));
+    /// <summary>A value tagged with its CA (<c>ca</c> = issuing or root).</summary>
+    public static Measurement<long> Measure(long value, string ca) => new(value, new KeyValuePair<string, object?>("ca", ca));
 
-    private static Measurement<double> DaysLeft(DateTimeOffset notAfter, DateTimeOffset now, string ca) =>
+    /// <summary>Days from <paramref name="now"/> to <paramref name="notAfter"/>, tagged with its CA.</summary>
+    public static Measurement<double> DaysLeft(DateTimeOffset notAfter, DateTimeOffset now, string ca) =>
         new(Math.Round((notAfter - now).TotalDays, 3), new KeyValuePair<string, object?>("ca", ca));
 
     /// <summary>A gauge that cannot be read (database locked, host shutting down) reports nothing rather than failing the scrape.</summary>
-    private IEnumerable<Measurement<T>> Observe<T>(Func<Measurement<T>[]> read) where T : struct
+    public IEnumerable<Measurement<T>> Observe<T>(Func<Measurement<T>[]> read) where T : struct
     {
         try
         {

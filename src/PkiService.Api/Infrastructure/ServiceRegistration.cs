@@ -49,9 +49,7 @@ public static class ServiceRegistration
         services.AddSingleton<IssuanceCommitter>();
         services.AddHostedService(provider => provider.GetRequiredService<IssuanceCommitter>());
 
-        services.Configure<CrlOptions>(builder.Configuration.GetSection(CrlOptions.Section));
-        services.AddSingleton<CrlPublisher>();
-        services.AddHostedService<CrlRefreshJob>();
+        builder.AddCrl();
 
         services.Configure<ExpiryOptions>(builder.Configuration.GetSection(ExpiryOptions.Section));
         services.Configure<NotificationOptions>(builder.Configuration.GetSection(NotificationOptions.Section));
@@ -62,12 +60,7 @@ public static class ServiceRegistration
         services.AddScoped<ExpiryWarningDispatcher>();
         services.AddHostedService<ExpiryWarningJob>();
 
-        services.Configure<OcspOptions>(builder.Configuration.GetSection(OcspOptions.Section));
-        services.AddSingleton<ICertificateStatusSource, DatabaseCertificateStatusSource>();
-        services.AddSingleton<OcspResponseCache>();
-        services.AddSingleton<OcspResponderSet>();
-        services.AddSingleton<OcspRequestAnswerer>();
-        services.AddHostedService<OcspResponderRenewalJob>();
+        builder.AddOcsp();
 
         builder.AddMtlsListener();
 

@@ -2,8 +2,8 @@ using System.Numerics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using PkiService.Api.Infrastructure;
+using PkiService.Api.Revocation;
 using PkiService.Core.Authorities;
-using PkiService.Core.Primitives;
 using PkiService.Core.Revocation;
 using PkiService.Persistence;
 using PkiService.Persistence.Entities;
@@ -38,7 +38,7 @@ public sealed partial class CrlPublisher(
     IOptions<PkiOptions> pkiOptions,
     TimeProvider time,
     PkiMetrics metrics,
-    ILogger<CrlPublisher> logger)
+    ILogger<CrlPublisher> logger) : ICertificateStatusSubscriber
 {
     /// <summary>
     /// A delta lists revocations from this long before its base's thisUpdate, so a revocation whose transaction
@@ -51,6 +51,8 @@ public sealed partial class CrlPublisher(
     private readonly string? _freshestCrlUrl = PublicationPoints.ForIssuingCa(pkiOptions.Value.PublicBaseUrl).FreshestCrlUrl;
     private long _requested;
     private long _built;
+    private long _newBaseRequested;
+    private long _newBaseBuilt;
     private volatile CrlSet? _current;
     private BaseCrl? _base;
 
@@ -104,6 +106,24 @@ public sealed partial class CrlPublisher(
     }
 
     /// <summary>
+    /// Like <see cref="EnsurePublishedAfterAsync"/>, but the CRLs published when this returns are a new base read in full
+    /// from the database: for when any status may have changed (<see cref="ICertificateStatusChanges.AllStatusesMayHaveChangedAsync"/>),
+    /// since an incremental build reads only revocations dated after the base and would miss an older one it was not told of.
+    /// </summary>
+    public Task RebuildFromDatabaseAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _newBaseRequested); // before the ticket, so the build that serves the ticket sees it
+        return EnsurePublishedAfterAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The CRLs follow a status change before it is reported done: one certificate's change is read by the next
+    /// incremental build; "all may have changed" issues a new base read in full.
+    /// </summary>
+    Task ICertificateStatusSubscriber.RebuildAsync(CertificateStatusChange change, CancellationToken cancellationToken) =>
+        change.IsAll ? RebuildFromDatabaseAsync(cancellationToken) : EnsurePublishedAfterAsync(cancellationToken);
+
+    /// <summary>
     /// True when the refresh job should build: the base CRL (and the root CRL issued with it) is due for re-issue
     /// (RFC 5280 5.1.2.5: before nextUpdate), or a build that was asked for has not been published (it failed, e.g. the
     /// database was full after a revocation committed), so the job retries it instead of serving a CRL that misses a
@@ -114,7 +134,8 @@ public sealed partial class CrlPublisher(
 
     /// <summary>True when the base CRL (and the root CRL issued with it) must be re-issued in full.</summary>
     private bool IsBaseDue(DateTimeOffset now) =>
-        _current is not { } current
+        Volatile.Read(ref _newBaseBuilt) < Volatile.Read(ref _newBaseRequested)
+        || _current is not { } current
         || _base is not { } baseCrl
         || now >= baseCrl.NextUpdate - crlOptions.Value.RefreshBeforeDuration
         || now >= current.Root.NextUpdate - crlOptions.Value.RefreshBeforeDuration;
@@ -124,6 +145,7 @@ public sealed partial class CrlPublisher(
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var thisUpdate = TruncateToSeconds(time.GetUtcNow());
         var nextUpdate = thisUpdate + crlOptions.Value.ValidityDuration;
+        var newBaseUpTo = Volatile.Read(ref _newBaseRequested); // read before the database is
         var newBase = IsBaseDue(thisUpdate);
 
         await using var scope = scopes.CreateAsyncScope();
@@ -165,6 +187,10 @@ public sealed partial class CrlPublisher(
 
         _current = new CrlSet(new PublishedCrl(issuing), root, issuing.Pem + root.Pem, new PublishedCrl(delta));
         _base = baseCrl;
+        if (newBase)
+        {
+            Volatile.Write(ref _newBaseBuilt, newBaseUpTo);
+        }
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         metrics.CrlBuilt(elapsed);
         LogPublished(logger, issuingNumber, issuing.EntryCount, delta.CrlNumber, delta.EntryCount, baseCrl.Number, root.Crl.CrlNumber, nextUpdate,
@@ -185,14 +211,8 @@ public sealed partial class CrlPublisher(
             var fromUtc = from.UtcDateTime;
             query = query.Where(c => c.RevokedAt >= fromUtc);
         }
-        var rows = await query
-            .Select(c => new { c.SerialNumber, c.RevokedAt, c.RevocationReason, c.InvalidityDate })
-            .ToListAsync(cancellationToken);
-        return rows.ConvertAll(r => new RevokedCertificate(
-            SerialNumber.Parse(r.SerialNumber),
-            new DateTimeOffset(r.RevokedAt!.Value, TimeSpan.Zero),
-            RevocationReasons.TryParse(r.RevocationReason, out var reason) ? reason : RevocationReason.Unspecified,
-            r.InvalidityDate is { } invalidity ? new DateTimeOffset(invalidity, TimeSpan.Zero) : null));
+        var rows = await query.Select(CertificateRevocationRow.Columns).ToListAsync(cancellationToken);
+        return rows.ConvertAll(r => r.ToRevokedCertificate());
     }
 
     /// <summary>

@@ -1,10 +1,10 @@
 using Microsoft.EntityFrameworkCore;
+using PkiService.Api.Revocation;
 using PkiService.Core.Authorities;
 using PkiService.Core.Ocsp;
 using PkiService.Core.Primitives;
 using PkiService.Core.Revocation;
 using PkiService.Persistence;
-using PkiService.Persistence.Entities;
 
 namespace PkiService.Api.Features.Ocsp;
 
@@ -40,15 +40,8 @@ public sealed class DatabaseCertificateStatusSource(IServiceScopeFactory scopes,
         var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
         var row = await db.Certificates.AsNoTracking()
             .Where(c => c.SerialNumber == serialNumber.Hex && c.IssuerFingerprint == issuerFingerprint)
-            .Select(c => new { c.Status, c.RevokedAt, c.RevocationReason })
+            .Select(CertificateRevocationRow.Columns)
             .FirstOrDefaultAsync(cancellationToken);
-        return row switch
-        {
-            null => RevocationStatus.Unknown, // RFC 6960 2.2: "unknown" for a serial this CA never issued
-            { Status: CertificateStatus.Revoked } => RevocationStatus.Revoked(
-                new DateTimeOffset(row.RevokedAt!.Value, TimeSpan.Zero),
-                RevocationReasons.TryParse(row.RevocationReason, out var reason) ? reason : RevocationReason.Unspecified),
-            _ => RevocationStatus.Good,
-        };
+        return CertificateRevocationRow.StatusOf(row); // RFC 6960 2.2: "unknown" for a serial this CA never issued
     }
 }

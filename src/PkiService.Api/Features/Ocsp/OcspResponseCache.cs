@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
+using PkiService.Api.Revocation;
 using PkiService.Core.Ocsp;
 using PkiService.Core.Primitives;
 using PkiService.Core.Revocation;
@@ -17,7 +18,7 @@ namespace PkiService.Api.Features.Ocsp;
 /// their reply is held, statuses only when known. Unknown serials, issuers not held, nonces, extensions and oversized
 /// requests leave every table as it was.
 /// </remarks>
-public sealed partial class OcspResponseCache
+public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
 {
     /// <summary>Smallest <see cref="OcspOptions.CacheMaxBytes"/> accepted (16 KiB).</summary>
     public const long MinimumMaxBytes = 16 * 1024;
@@ -156,6 +157,22 @@ public sealed partial class OcspResponseCache
             _replies.Remove(key, entry); // an invalidation raced with the build: do not keep it
         }
         return entry;
+    }
+
+    /// <summary>
+    /// A status change (<see cref="ICertificateStatusChanges"/>) drops what is cached about the certificate, or everything
+    /// when any status may have changed, so the next answer is read from the database and signed afresh.
+    /// </summary>
+    void ICertificateStatusSubscriber.Drop(CertificateStatusChange change)
+    {
+        if (change.IsAll)
+        {
+            Clear();
+        }
+        else
+        {
+            Invalidate(change.IssuerFingerprint!, change.SerialNumber);
+        }
     }
 
     /// <summary>Drops every cached reply and status about one certificate: called the moment its status changes.</summary>

@@ -1,9 +1,8 @@
 using Mediator;
 using Microsoft.EntityFrameworkCore;
 using PkiService.Api.Features.Certificates;
-using PkiService.Api.Features.Crl;
-using PkiService.Api.Features.Ocsp;
 using PkiService.Api.Infrastructure;
+using PkiService.Api.Revocation;
 using PkiService.Core.Errors;
 using PkiService.Core.Primitives;
 using PkiService.Core.Revocation;
@@ -22,14 +21,14 @@ public sealed record RevokeRequest(string? Reason, DateTimeOffset? InvalidityDat
 public sealed record RevokeCertificate(string Serial, string? Reason, DateTimeOffset? InvalidityDate) : ICommand<CertificateView>;
 
 /// <summary>
-/// Marks the certificate revoked, then before answering drops its cached OCSP responses and waits for a CRL
-/// that lists it: when this returns, both OCSP and the CRL already say "revoked".
+/// Marks the certificate revoked, then before answering reports the change through <see cref="ICertificateStatusChanges"/>,
+/// which drops its cached OCSP responses and waits for a CRL that lists it: when this returns, both OCSP and the CRL
+/// already say "revoked".
 /// </summary>
 public sealed partial class RevokeCertificateHandler(
     PkiDbContext db,
     AuditTrail audit,
-    CrlPublisher crlPublisher,
-    OcspResponseCache ocspCache,
+    ICertificateStatusChanges statusChanges,
     TimeProvider time,
     PkiMetrics metrics,
     ILogger<RevokeCertificateHandler> logger)
@@ -63,11 +62,7 @@ public sealed partial class RevokeCertificateHandler(
         // Conditional update: of two concurrent revocations exactly one changes the row; the other gets 409.
         var changed = await db.Certificates
             .Where(c => c.SerialNumber == serial.Hex && c.Status != CertificateStatus.Revoked)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(c => c.Status, CertificateStatus.Revoked)
-                .SetProperty(c => c.RevokedAt, now)
-                .SetProperty(c => c.RevocationReason, reasonName)
-                .SetProperty(c => c.InvalidityDate, invalidity), cancellationToken);
+            .ExecuteUpdateAsync(s => CertificateRevocationRow.SetRevoked(s, now, reason, invalidity), cancellationToken);
 
         var record = await db.Certificates.AsNoTracking().FirstOrDefaultAsync(c => c.SerialNumber == serial.Hex, cancellationToken)
             ?? throw new NotFoundException($"No certificate with serial number {serial.Hex} was issued by this service.");
@@ -80,9 +75,8 @@ public sealed partial class RevokeCertificateHandler(
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
-        ocspCache.Invalidate(record.IssuerFingerprint, serial);
-        // Not cancellable: once the row is revoked, the CRL must follow even if the caller has gone.
-        await crlPublisher.EnsurePublishedAfterAsync(CancellationToken.None);
+        // Not cancellable: once the row is revoked, OCSP and the CRL must follow even if the caller has gone.
+        await statusChanges.StatusChangedAsync(record.IssuerFingerprint, serial, CancellationToken.None);
         LogRevoked(logger, serial.Hex, reasonName, record.Subject);
         return CertificateView.From(record, now);
     }

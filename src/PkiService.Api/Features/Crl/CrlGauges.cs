@@ -1,0 +1,24 @@
+using System.Diagnostics.Metrics;
+using PkiService.Api.Infrastructure;
+using PkiService.Core.Authorities;
+
+namespace PkiService.Api.Features.Crl;
+
+/// <summary>The CRL feature's gauges: size and entries of the published CRLs, by CA (nothing before the first build).</summary>
+/// <param name="services">The root provider: the publisher is resolved only when a scraper asks, so creating the meter loads no keys.</param>
+public sealed class CrlGauges(IServiceProvider services) : IPkiGauges
+{
+    public void Register(Meter meter, PkiMetrics metrics)
+    {
+        meter.CreateObservableGauge("pki.crl.size", () => metrics.Observe<long>(() => Published() is { } set
+                ? [PkiMetrics.Measure(set.Issuing.Crl.Der.LongLength, CaHierarchy.IssuingName), PkiMetrics.Measure(set.Root.Crl.Der.LongLength, CaHierarchy.RootName)]
+                : []),
+            unit: "By", description: "DER size of the published CRL, by CA");
+        meter.CreateObservableGauge("pki.crl.entries", () => metrics.Observe<long>(() => Published() is { } set
+                ? [PkiMetrics.Measure(set.Issuing.Crl.EntryCount, CaHierarchy.IssuingName), PkiMetrics.Measure(set.Root.Crl.EntryCount, CaHierarchy.RootName)]
+                : []),
+            description: "Revoked certificates listed in the published CRL, by CA");
+    }
+
+    private CrlPublisher.CrlSet? Published() => services.GetRequiredService<CrlPublisher>().Published;
+}
