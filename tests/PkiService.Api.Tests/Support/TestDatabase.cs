@@ -47,5 +47,15 @@ public sealed class TestDatabase
         };
     }
 
+    /// <summary>An open ADO.NET connection to the database of the host with <paramref name="dataDirectory"/>, for tests that alter rows behind the service's back.</summary>
+    public System.Data.Common.DbConnection Open(string dataDirectory)
+    {
+        System.Data.Common.DbConnection connection = _cluster is null
+            ? new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dataDirectory, SqliteDatabase.FileName)};Pooling=False")
+            : new Npgsql.NpgsqlConnection(Settings(dataDirectory)[PostgresPkiDatabase.ConnectionStringKey]);
+        connection.Open();
+        return connection;
+    }
+
     public override string ToString() => Provider;
 }
