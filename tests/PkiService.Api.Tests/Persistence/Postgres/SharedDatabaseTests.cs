@@ -1,8 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using PkiService.Api.Features.Expiry;
 using PkiService.Api.Tests.Support;
+using PkiService.Tests.Shared;
 
 namespace PkiService.Api.Tests.Persistence.Postgres;
 
@@ -52,6 +55,45 @@ public sealed class SharedDatabaseTests
         }
         // One chain: ids are consecutive from 1, each row links to the one before (verify checked the links).
         Assert.Equal(await CountAsync(first, "SELECT count(*) FROM \"AuditEvents\""), await CountAsync(first, "SELECT max(\"Id\") FROM \"AuditEvents\""));
+    }
+
+    /// <summary>
+    /// Two hosts scanning for expiring certificates at the same time, over and over: each certificate gets exactly one
+    /// warning per (threshold, channel), whichever host recorded and delivered it.
+    /// </summary>
+    [SkippableFact]
+    public async Task ExpiryScan_TwoHostsScanningAtOnce_OneWarningPerCertificate()
+    {
+        using var receiver = new WebhookReceiver();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Notifications:Webhook:Url"] = receiver.Url,
+            ["Notifications:Webhook:Secret"] = "webhook-test-secret-of-at-least-32-bytes",
+            ["Expiry:ScanInterval"] = "P1D", // the job runs once at start; the test drives the scans
+        };
+        using var first = new PkiApiFactory(settings: settings, database: TestDatabase.Postgres);
+        _ = first.Services;
+        using var second = new PkiApiFactory(first.DataDirectory, settings: settings, database: TestDatabase.Postgres);
+        _ = second.Services;
+        var serials = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            var token = await first.CreateTokenAsync($"expiring-{i}");
+            var enrolled = await first.EnrollAsync(token, Csrs.P256($"expiring-{i}"), "P5D"); // inside the P7D threshold
+            serials.Add((await enrolled.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!.SerialNumber);
+        }
+
+        for (var round = 0; round < 3; round++)
+        {
+            await Task.WhenAll(new[] { first, second, first, second }.Select(host =>
+                ExpiryWarningJob.RunOnceAsync(host.Services.GetRequiredService<IServiceScopeFactory>(), CancellationToken.None)));
+        }
+
+        var warned = receiver.Calls.Where(c => c.AnsweredWith is >= 200 and < 300)
+            .Select(c => JsonDocument.Parse(c.Body).RootElement.GetProperty("serialNumber").GetString()!)
+            .ToList();
+        Assert.Equal(serials.Order(), warned.Order());
+        Assert.Equal(6, await CountAsync(first, "SELECT count(*) FROM \"ExpiryNotifications\" WHERE \"Threshold\" = 'P7D' AND \"Status\" = 'Sent'"));
     }
 
     private static async Task<long> CountAsync(PkiApiFactory factory, string sql)
