@@ -92,6 +92,7 @@ public sealed class PostgresCluster : IDisposable
         AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.Dispose();
         cluster.Run("initdb", ["-D", cluster.DataDirectory, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync", "--locale=C.UTF-8"]);
         cluster.StartServer();
+        cluster.StartWatchdog();
         return cluster;
     }
 
@@ -134,6 +135,24 @@ public sealed class PostgresCluster : IDisposable
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
         }
+    }
+
+    /// <summary>
+    /// The test host is not always given the time at exit to stop the server (its ProcessExit handlers are cut short),
+    /// and a postmaster outlives its starter. A small shell loop, detached from the test host's output, waits for the
+    /// test process to end, then shuts the server down at once (SIGQUIT to the postmaster) and deletes the cluster.
+    /// </summary>
+    private void StartWatchdog()
+    {
+        var script = "exec </dev/null >/dev/null 2>&1; "
+            + $"while [ -d /proc/{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)} ]; do sleep 1; done; "
+            + $"pid=$(head -n 1 '{DataDirectory}/postmaster.pid' 2>/dev/null) && kill -QUIT \"$pid\"; "
+            + $"for i in 1 2 3 4 5 6 7 8 9 10; do [ -e '{DataDirectory}/postmaster.pid' ] || break; sleep 1; done; "
+            + $"rm -rf '{_root}'";
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        using var _ = Process.Start(start);
     }
 
     /// <summary>
