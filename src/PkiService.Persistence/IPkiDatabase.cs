@@ -6,15 +6,17 @@ namespace PkiService.Persistence;
 /// The database provider behind <see cref="PkiDbContext"/>: everything the web host needs that differs between
 /// providers (how EF Core is configured, what storage needs before the schema is applied, how the schema is applied,
 /// the readiness probe and which exceptions mean the database is failing). The web host calls only this; the provider's
-/// own code lives in its folder (<c>Sqlite/</c>). One instance per process, chosen by <c>Database:Provider</c>
+/// own code lives in its folder (<c>Sqlite/</c>, <c>Postgres/</c>). One instance per process, chosen by <c>Database:Provider</c>
 /// (<see cref="PkiDatabaseRegistration"/>).
 /// <para>
-/// What the web host's writers assume of every provider today, because SQLite gives it: a transaction holds the one
-/// database-wide write lock from <c>BeginTransaction</c> on (Microsoft.Data.Sqlite begins with <c>BEGIN IMMEDIATE</c>),
-/// so writers never interleave and a value read inside a transaction stays true until it commits. The audit chain
-/// (the last hash it links to), the group commit of enrollments (the tokens still usable), the expiry scan (one scanner
-/// at a time) and the CRL number reservation (read, add, write) rely on it. A provider that does not serialize writers this way (PostgreSQL, issue 11) must give
-/// those places an equivalent (a lock, SERIALIZABLE with retries, or conditional writes) before it can be selected.
+/// What the web host's writers assume of every provider: a transaction holds the one database-wide write lock from
+/// <c>BeginTransaction</c> on, so writers never interleave and a value read inside a transaction stays true until it
+/// commits. Beginning a transaction is how the web host says "this writes and must be serialized with every other
+/// writer". SQLite gives it natively (Microsoft.Data.Sqlite begins with <c>BEGIN IMMEDIATE</c>); PostgreSQL takes a
+/// transaction-scoped advisory lock right after BEGIN (<c>Postgres/PostgresDatabase</c>), which serializes the writers
+/// of every node sharing the database. The audit chain (the last hash it links to), the group commit of enrollments
+/// (the tokens still usable), the expiry scan (one scanner at a time) and the CRL number reservation (read, add,
+/// write) rely on it. Reads outside a transaction take no lock.
 /// </para>
 /// </summary>
 public interface IPkiDatabase

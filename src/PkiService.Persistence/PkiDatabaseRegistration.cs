@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using PkiService.Persistence.Postgres;
 using PkiService.Persistence.Sqlite;
 
 namespace PkiService.Persistence;
@@ -26,21 +27,28 @@ public static class PkiDatabaseRegistration
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(dataDirectory);
-        services.AddSingleton(provider => Create(configuration[ProviderKey], dataDirectory(provider)));
+        services.AddSingleton(provider => Create(configuration[ProviderKey], dataDirectory(provider), configuration[PostgresPkiDatabase.ConnectionStringKey]));
         services.AddDbContextPool<PkiDbContext>((provider, options) => provider.GetRequiredService<IPkiDatabase>().Configure(options));
         return services;
     }
 
-    /// <summary>The provider <paramref name="providerName"/> names (case-insensitive); SQLite when it is unset or empty.</summary>
-    public static IPkiDatabase Create(string? providerName, string dataDirectory)
+    /// <summary>
+    /// The provider <paramref name="providerName"/> names (case-insensitive); SQLite when it is unset or empty.
+    /// <paramref name="connectionString"/> (<c>ConnectionStrings:Pki</c>) is read only for PostgreSQL.
+    /// </summary>
+    public static IPkiDatabase Create(string? providerName, string dataDirectory, string? connectionString = null)
     {
         if (string.IsNullOrWhiteSpace(providerName) || string.Equals(providerName.Trim(), SqlitePkiDatabase.Name, StringComparison.OrdinalIgnoreCase))
         {
             return new SqlitePkiDatabase(dataDirectory);
         }
+        if (string.Equals(providerName.Trim(), PostgresPkiDatabase.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            return new PostgresPkiDatabase(connectionString);
+        }
         throw new DatabaseConfigurationException(
             $"{ProviderKey} '{Printable(providerName)}' is not a database provider this version supports; " +
-            $"set it to '{SqlitePkiDatabase.Name}' (the default) or leave it unset.");
+            $"set it to '{SqlitePkiDatabase.Name}' (the default) or '{PostgresPkiDatabase.Name}', or leave it unset.");
     }
 
     /// <summary>The value as it can appear in a one-line message: control characters replaced, length bounded.</summary>

@@ -7,9 +7,6 @@ namespace PkiService.Persistence;
 /// <summary>The service's database: issued certificates, enrollment tokens, API keys, CRL numbers, the expiry-warning outbox and the audit chain.</summary>
 public sealed class PkiDbContext(DbContextOptions<PkiDbContext> options) : DbContext(options)
 {
-    /// <summary>The assembly that holds the migrations.</summary>
-    public const string MigrationsAssembly = "PkiService.Migrations";
-
     public DbSet<CertificateRecord> Certificates => Set<CertificateRecord>();
 
     public DbSet<EnrollmentTokenRecord> EnrollmentTokens => Set<EnrollmentTokenRecord>();
@@ -27,8 +24,9 @@ public sealed class PkiDbContext(DbContextOptions<PkiDbContext> options) : DbCon
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
-        // All times are UTC. SQLite keeps them as ISO 8601 text, which sorts and compares correctly;
-        // the converter restores DateTimeKind.Utc on the way back.
+        // All times are UTC. SQLite keeps them as ISO 8601 text, which sorts and compares correctly; PostgreSQL as
+        // 'timestamp with time zone', which Npgsql writes only from DateTimeKind.Utc values. The converter makes every
+        // value UTC on the way in and restores DateTimeKind.Utc on the way back.
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
     }
 

@@ -68,7 +68,7 @@ public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextA
         var previousHash = last?.Hash ?? AuditChain.Genesis;
         var content = new AuditEntryContent(
             (last?.Id ?? 0) + 1,
-            time.GetUtcNow(),
+            StorableTime(time.GetUtcNow()),
             entry.Actor,
             entry.Action,
             entry.Target,
@@ -92,4 +92,11 @@ public sealed class AuditTrail(PkiDbContext db, TimeProvider time, IHttpContextA
         };
         db.AuditEvents.Add(_lastAdded);
     }
+
+    /// <summary>
+    /// The time as every provider stores it: whole microseconds. PostgreSQL's <c>timestamp with time zone</c> keeps
+    /// microseconds, not .NET's 100 ns ticks; the hash covers the time, so it must be computed over the value the row
+    /// will read back, or the chain would not verify.
+    /// </summary>
+    private static DateTimeOffset StorableTime(DateTimeOffset now) => now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
 }

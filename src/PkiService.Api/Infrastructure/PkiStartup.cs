@@ -79,7 +79,15 @@ public static partial class PkiStartup
             throw new StartupConfigurationException(exception.Message, exception);
         }
 
-        await database.PrepareStorageAsync(cancellationToken);
+        try
+        {
+            await database.PrepareStorageAsync(cancellationToken);
+        }
+        catch (DatabaseConfigurationException exception)
+        {
+            // An unreachable server or a refused login (PostgreSQL): one line naming the setting, exit code 1.
+            throw new StartupConfigurationException(exception.Message, exception);
+        }
         await using (var scope = app.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();

@@ -21,12 +21,15 @@ public static class SqliteDatabase
         DefaultTimeout = 30,
     }.ToString();
 
+    /// <summary>The assembly that holds the SQLite migrations.</summary>
+    public const string MigrationsAssembly = "PkiService.Migrations.Sqlite";
+
     /// <summary>How long a connection waits for another's write lock before the statement fails as busy.</summary>
     public const int BusyTimeoutMilliseconds = 30_000;
 
     /// <summary>Configures EF Core for SQLite with migrations from their own assembly.</summary>
     public static DbContextOptionsBuilder UsePkiSqlite(this DbContextOptionsBuilder builder, string connectionString) =>
-        builder.UseSqlite(connectionString, sqlite => sqlite.MigrationsAssembly(PkiDbContext.MigrationsAssembly))
+        builder.UseSqlite(connectionString, sqlite => sqlite.MigrationsAssembly(MigrationsAssembly))
             .AddInterceptors(BusyTimeoutInterceptor.Instance);
 
     /// <summary>

@@ -83,12 +83,12 @@ public sealed class PkiStartupTests
     }
 
     /// <summary>
-    /// Only SQLite is built in: any other Database:Provider (PostgreSQL is planned in issue 11, not here yet) stops the
-    /// start with one line naming the key, before the data directory is touched, instead of silently using SQLite.
+    /// Only SQLite and PostgreSQL are built in: any other Database:Provider stops the start with one line naming the
+    /// key, before the data directory is touched, instead of silently using SQLite.
     /// </summary>
     [Theory]
-    [InlineData("Postgres")]
     [InlineData("sqlserver")]
+    [InlineData("Postgresql")]
     [InlineData("Sqlite\nInjected: second line")]
     public void Start_UnknownDatabaseProvider_IsRefusedWithOneLineNamingTheKeyBeforeAnythingIsWritten(string provider)
     {
@@ -99,6 +99,7 @@ public sealed class PkiStartupTests
         var refusal = Chain(error).OfType<PkiService.Api.Infrastructure.StartupConfigurationException>().Single();
         Assert.StartsWith("Database:Provider '", refusal.Message, StringComparison.Ordinal);
         Assert.Contains("'Sqlite'", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("'Postgres'", refusal.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', refusal.Message);
         Assert.Empty(Directory.GetFileSystemEntries(factory.DataDirectory));
     }

@@ -12,8 +12,9 @@ using PkiService.Api.Issuance;
 namespace PkiService.Api.Tests.Support;
 
 /// <summary>
-/// The real web host, on a real Kestrel listener (loopback, free port) and a real SQLite file in a temporary
-/// data directory. Several factories may share one directory in turn to simulate restarts.
+/// The real web host, on a real Kestrel listener (loopback, free port) and a temporary data directory, on a real
+/// SQLite file in it (the default) or a real PostgreSQL database that belongs to it (<see cref="TestDatabase"/>).
+/// Several factories may share one directory in turn to simulate restarts.
 /// </summary>
 public sealed class PkiApiFactory : WebApplicationFactory<Program>
 {
@@ -27,9 +28,11 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
         TimeProvider? timeProvider = null,
         IReadOnlyDictionary<string, string?>? settings = null,
         bool mtlsListener = false,
-        DatabaseFault? databaseFault = null)
+        DatabaseFault? databaseFault = null,
+        TestDatabase? database = null)
     {
         DatabaseFault = databaseFault;
+        Database = database ?? TestDatabase.Sqlite;
         DataDirectory = dataDirectory ?? TempDirectory.Create();
         TimeProvider = timeProvider;
         _settings = settings ?? new Dictionary<string, string?>();
@@ -41,6 +44,9 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
     public string DataDirectory { get; }
 
     public TimeProvider? TimeProvider { get; }
+
+    /// <summary>The database provider this host runs on.</summary>
+    public TestDatabase Database { get; }
 
     /// <summary>The interceptor every database context of this host carries, when faults are to be injected.</summary>
     public DatabaseFault? DatabaseFault { get; }
@@ -60,6 +66,10 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
         builder.UseSetting("Pki:KeyEncryptionIterations", "1000");
         builder.UseSetting("Admin:BootstrapApiKey", AdminKey);
         builder.UseSetting("Pki:MtlsUrl", MtlsPort is { } port ? $"https://127.0.0.1:{port}" : "");
+        foreach (var (key, value) in Database.Settings(DataDirectory))
+        {
+            builder.UseSetting(key, value);
+        }
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -1,6 +1,7 @@
 using PkiService.Core.Errors;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 using PkiService.Api.Infrastructure;
 using PkiService.Core.Authorities;
 using PkiService.Core.Issuance;
@@ -36,10 +37,16 @@ public sealed partial class EnrollCertificateHandler(
     ILogger<EnrollCertificateHandler> logger)
     : ICommandHandler<EnrollCertificate, EnrollmentResponse>
 {
-    /// <summary>Compiled once: the look-up runs on every enrollment, and translating it each time costs more than running it.</summary>
-    private static readonly Func<PkiDbContext, byte[], CancellationToken, Task<EnrollmentTokenRecord?>> TokenBySecretHash =
-        EF.CompileAsyncQuery((PkiDbContext db, byte[] hash, CancellationToken _) =>
-            db.EnrollmentTokens.AsNoTracking().FirstOrDefault(t => t.SecretHash == hash));
+    /// <summary>
+    /// Compiled once per model: the look-up runs on every enrollment, and translating it each time costs more than
+    /// running it. A compiled query serves only the model it was compiled against, and each database provider has its
+    /// own model (a process that hosts both, as the tests do, would otherwise fail every enrollment on the second).
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IModel, Func<PkiDbContext, byte[], CancellationToken, Task<EnrollmentTokenRecord?>>> TokenBySecretHash = new();
+
+    private static Func<PkiDbContext, byte[], CancellationToken, Task<EnrollmentTokenRecord?>> TokenQuery(PkiDbContext db) =>
+        TokenBySecretHash.GetValue(db.Model, _ => EF.CompileAsyncQuery((PkiDbContext context, byte[] hash, CancellationToken _) =>
+            context.EnrollmentTokens.AsNoTracking().FirstOrDefault(t => t.SecretHash == hash)));
 
     public async ValueTask<EnrollmentResponse> Handle(EnrollCertificate command, CancellationToken cancellationToken)
     {
@@ -112,7 +119,7 @@ public sealed partial class EnrollCertificateHandler(
             throw new AuthenticationFailedException("Send the enrollment token as 'Authorization: Bearer <token>'.");
         }
         var hash = Secrets.Hash(presented);
-        var token = await TokenBySecretHash(db, hash, cancellationToken);
+        var token = await TokenQuery(db)(db, hash, cancellationToken);
         if (token is null || !Secrets.Matches(token.SecretHash, presented))
         {
             throw new AuthenticationFailedException("The enrollment token is not valid.");

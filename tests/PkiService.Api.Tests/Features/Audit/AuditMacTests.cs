@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using PkiService.Api.Tests.Support;
 using PkiService.Core.Audit;
 
@@ -10,16 +9,25 @@ namespace PkiService.Api.Tests.Features.Audit;
 /// The audit MAC against someone who can write the database but does not hold the key passphrase: they can recompute
 /// the hash chain, not the MACs.
 /// </summary>
-public sealed class AuditMacTests : IDisposable
+public abstract class AuditMacTests(TestDatabase database) : IDisposable
 {
     private readonly string _dataDirectory = TempDirectory.Create();
-    private PkiApiFactory _factory;
+    private PkiApiFactory? _started;
 
-    public AuditMacTests() => _factory = new PkiApiFactory(_dataDirectory);
+    private PkiApiFactory _factory
+    {
+        get => _started ??= new PkiApiFactory(_dataDirectory, database: database);
+        set => _started = value;
+    }
 
-    public void Dispose() => _factory.Dispose();
 
-    [Fact]
+    public void Dispose()
+    {
+        _started?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [SkippableFact]
     public async Task Verify_ChainRecomputedAfterAnEditWithSql_ReportsTheEditedRowsMac()
     {
         await RecordSomeEventsAsync();
@@ -36,25 +44,25 @@ public sealed class AuditMacTests : IDisposable
         Assert.Equal(3, verification.GetProperty("checked").GetInt64());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Verify_MacRemovedFromARow_ReportsThatRow_AlsoAfterARestart()
     {
         await RecordSomeEventsAsync();
 
-        Assert.Equal(1, Execute("UPDATE AuditEvents SET Mac = NULL WHERE Id = 3"));
+        Assert.Equal(1, Execute("UPDATE \"AuditEvents\" SET \"Mac\" = NULL WHERE \"Id\" = 3"));
 
         await AssertBrokenAtAsync(3, "no MAC");
         await RestartAsync(); // the rows were sealed at the first start: a row without a MAC now is never sealed again
         await AssertBrokenAtAsync(3, "no MAC");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Start_RowsWrittenBeforeTheMac_AreSealedOnce_WithAnAuditRowSayingSo()
     {
         await RecordSomeEventsAsync();
         _factory.Dispose();
         // The state a database of the previous version is in: no MACs, and no sealing has happened in this data directory.
-        var legacyRows = Execute("UPDATE AuditEvents SET Mac = NULL");
+        var legacyRows = Execute("UPDATE \"AuditEvents\" SET \"Mac\" = NULL");
         File.Delete(Path.Combine(_dataDirectory, "audit-mac-sealed"));
 
         await RestartAsync();
@@ -65,20 +73,20 @@ public sealed class AuditMacTests : IDisposable
         Assert.Equal("success", seal.GetProperty("outcome").GetString());
         Assert.Equal("system", seal.GetProperty("actor").GetString());
         Assert.StartsWith($"{legacyRows} rows written before the audit MAC (ids 1-{legacyRows})", seal.GetProperty("details").GetString(), StringComparison.Ordinal);
-        Assert.Equal(0, Count("SELECT COUNT(*) FROM AuditEvents WHERE Mac IS NULL OR length(Mac) <> 32"));
+        Assert.Equal(0, Count("SELECT COUNT(*) FROM \"AuditEvents\" WHERE \"Mac\" IS NULL OR length(\"Mac\") <> 32"));
 
         await RestartAsync();
         Assert.Single(await RowsAsync("audit.seal"));
         Assert.True((await VerifyAsync()).GetProperty("valid").GetBoolean());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Start_RowsBeforeTheMacWithABrokenChain_SealsOnlyTheRowsBeforeTheBreak()
     {
         await RecordSomeEventsAsync();
         _factory.Dispose();
-        Execute("UPDATE AuditEvents SET Mac = NULL");
-        Execute("UPDATE AuditEvents SET Details = 'nothing happened' WHERE Id = 4");
+        Execute("UPDATE \"AuditEvents\" SET \"Mac\" = NULL");
+        Execute("UPDATE \"AuditEvents\" SET \"Details\" = 'nothing happened' WHERE \"Id\" = 4");
         File.Delete(Path.Combine(_dataDirectory, "audit-mac-sealed"));
 
         await RestartAsync();
@@ -88,7 +96,7 @@ public sealed class AuditMacTests : IDisposable
         var seal = Assert.Single(await RowsAsync("audit.seal"));
         Assert.Equal("failure", seal.GetProperty("outcome").GetString());
         Assert.Contains("does not verify at row 4", seal.GetProperty("details").GetString(), StringComparison.Ordinal);
-        Assert.Equal(3, Count("SELECT COUNT(*) FROM AuditEvents WHERE Id < 4 AND Mac IS NOT NULL"));
+        Assert.Equal(3, Count("SELECT COUNT(*) FROM \"AuditEvents\" WHERE \"Id\" < 4 AND \"Mac\" IS NOT NULL"));
     }
 
     private async Task RecordSomeEventsAsync()
@@ -96,13 +104,13 @@ public sealed class AuditMacTests : IDisposable
         var token = await _factory.CreateTokenAsync("mac-test");
         await _factory.EnrollAsync(token, Csrs.P256("someone-else")); // refused: audited as a failure
         (await _factory.EnrollAsync(token, Csrs.P256("mac-test"))).EnsureSuccessStatusCode();
-        Assert.True(Count("SELECT COUNT(*) FROM AuditEvents") >= 6);
+        Assert.True(Count("SELECT COUNT(*) FROM \"AuditEvents\"") >= 6);
     }
 
     private async Task RestartAsync()
     {
         _factory.Dispose();
-        _factory = new PkiApiFactory(_dataDirectory);
+        _factory = new PkiApiFactory(_dataDirectory, database: database);
         using var client = _factory.CreateClient(); // starts the host: migrations, CA keys, sealing
         (await client.GetAsync("/health/live")).EnsureSuccessStatusCode();
     }
@@ -135,7 +143,7 @@ public sealed class AuditMacTests : IDisposable
         var rows = new List<(AuditEntryContent Content, byte[] PreviousHash)>();
         using (var select = connection.CreateCommand())
         {
-            select.CommandText = "SELECT Id, Time, Actor, Action, Target, Outcome, ClientIp, Details, PreviousHash FROM AuditEvents ORDER BY Id";
+            select.CommandText = "SELECT \"Id\", \"Time\", \"Actor\", \"Action\", \"Target\", \"Outcome\", \"ClientIp\", \"Details\", \"PreviousHash\" FROM \"AuditEvents\" ORDER BY \"Id\"";
             using var reader = select.ExecuteReader();
             while (reader.Read())
             {
@@ -150,11 +158,11 @@ public sealed class AuditMacTests : IDisposable
             var forged = content.Id == fromId ? content with { Details = details } : content;
             var hash = AuditChain.Hash(previous, forged);
             using var update = connection.CreateCommand();
-            update.CommandText = "UPDATE AuditEvents SET Details = $details, PreviousHash = $previous, Hash = $hash WHERE Id = $id";
-            update.Parameters.AddWithValue("$details", (object?)forged.Details ?? DBNull.Value);
-            update.Parameters.AddWithValue("$previous", previous);
-            update.Parameters.AddWithValue("$hash", hash);
-            update.Parameters.AddWithValue("$id", content.Id);
+            update.CommandText = "UPDATE \"AuditEvents\" SET \"Details\" = @details, \"PreviousHash\" = @previous, \"Hash\" = @hash WHERE \"Id\" = @id";
+            Parameter(update, "details", (object?)forged.Details ?? DBNull.Value);
+            Parameter(update, "previous", previous);
+            Parameter(update, "hash", hash);
+            Parameter(update, "id", content.Id);
             Assert.Equal(1, update.ExecuteNonQuery());
             previous = hash;
         }
@@ -176,10 +184,19 @@ public sealed class AuditMacTests : IDisposable
         return (long)command.ExecuteScalar()!;
     }
 
-    private SqliteConnection Open()
+    private System.Data.Common.DbConnection Open() => database.Open(_dataDirectory);
+
+    private static void Parameter(System.Data.Common.DbCommand command, string name, object value)
     {
-        var connection = new SqliteConnection($"Data Source={Path.Combine(_dataDirectory, "pki.db")};Pooling=False");
-        connection.Open();
-        return connection;
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
     }
 }
+
+/// <summary><see cref="AuditMacTests"/> on the embedded SQLite file.</summary>
+public sealed class AuditMacTestsOnSqlite() : AuditMacTests(TestDatabase.Sqlite);
+
+/// <summary><see cref="AuditMacTests"/> on a real PostgreSQL database.</summary>
+public sealed class AuditMacTestsOnPostgres() : AuditMacTests(TestDatabase.Postgres);

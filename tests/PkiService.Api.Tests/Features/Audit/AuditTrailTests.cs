@@ -1,17 +1,16 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using PkiService.Api.Tests.Support;
 using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Features.Audit;
 
-public sealed class AuditTrailTests : IDisposable
+public abstract class AuditTrailTests(TestDatabase database) : IDisposable
 {
-    private readonly PkiApiFactory _factory = new();
+    private readonly PkiApiFactory _factory = new(database: database);
 
-    [Fact]
+    [SkippableFact]
     public async Task SecurityEvents_AreRecordedWithActorAndOutcome_AndTheChainVerifies()
     {
         var serial = await LifecycleAsync();
@@ -34,11 +33,11 @@ public sealed class AuditTrailTests : IDisposable
         Assert.Equal(audit.GetProperty("total").GetInt64(), verification.GetProperty("checked").GetInt64());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Verify_AlteredRow_ReportsThatRow()
     {
         await LifecycleAsync();
-        Execute("UPDATE AuditEvents SET Details = 'nothing happened' WHERE Id = 4");
+        Execute("UPDATE \"AuditEvents\" SET \"Details\" = 'nothing happened' WHERE \"Id\" = 4");
 
         var verification = await Verify();
 
@@ -47,11 +46,11 @@ public sealed class AuditTrailTests : IDisposable
         Assert.Contains("altered", verification.GetProperty("reason").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Verify_DeletedRow_ReportsTheGap()
     {
         await LifecycleAsync();
-        Execute("DELETE FROM AuditEvents WHERE Id = 3");
+        Execute("DELETE FROM \"AuditEvents\" WHERE \"Id\" = 3");
 
         var verification = await Verify();
 
@@ -59,7 +58,7 @@ public sealed class AuditTrailTests : IDisposable
         Assert.Equal(3, verification.GetProperty("firstBrokenId").GetInt64());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ConcurrentEvents_KeepOneUnbrokenChain()
     {
         var tokens = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => _factory.CreateTokenAsync($"c{i}")));
@@ -93,8 +92,7 @@ public sealed class AuditTrailTests : IDisposable
 
     private void Execute(string sql)
     {
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(_factory.DataDirectory, "pki.db")}");
-        connection.Open();
+        using var connection = _factory.Database.Open(_factory.DataDirectory);
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         Assert.Equal(1, command.ExecuteNonQuery());
@@ -102,3 +100,9 @@ public sealed class AuditTrailTests : IDisposable
 
     public void Dispose() => _factory.Dispose();
 }
+
+/// <summary><see cref="AuditTrailTests"/> on the embedded SQLite file.</summary>
+public sealed class AuditTrailTestsOnSqlite() : AuditTrailTests(TestDatabase.Sqlite);
+
+/// <summary><see cref="AuditTrailTests"/> on a real PostgreSQL database.</summary>
+public sealed class AuditTrailTestsOnPostgres() : AuditTrailTests(TestDatabase.Postgres);

@@ -8,12 +8,12 @@ using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Features.Crl;
 
-public sealed class CrlEndpointTests
+public abstract class CrlEndpointTests(TestDatabase database)
 {
-    [Fact]
+    [SkippableFact]
     public async Task Crl_IsSignedByIssuingCaWithCacheHeaders_AndIfNoneMatchGives304()
     {
-        using var factory = new PkiApiFactory();
+        using var factory = new PkiApiFactory(database: database);
         using var client = factory.CreateClient();
         var issuer = OcspClient.Parse(await client.GetByteArrayAsync("/pki/ca.crt"));
 
@@ -35,12 +35,12 @@ public sealed class CrlEndpointTests
         Assert.Equal(HttpStatusCode.NotModified, (await client.SendAsync(conditional)).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CrlNumber_IncreasesWithEachRevocationAndAcrossRestart()
     {
         string directory;
         var numbers = new List<long>();
-        using (var factory = new PkiApiFactory())
+        using (var factory = new PkiApiFactory(database: database))
         {
             directory = factory.DataDirectory;
             using var client = factory.CreateClient();
@@ -54,7 +54,7 @@ public sealed class CrlEndpointTests
                 numbers.Add(await CrlNumberAsync(client));
             }
         }
-        using (var restarted = new PkiApiFactory(directory))
+        using (var restarted = new PkiApiFactory(directory, database: database))
         {
             using var client = restarted.CreateClient();
             numbers.Add(await CrlNumberAsync(client));
@@ -65,10 +65,10 @@ public sealed class CrlEndpointTests
         Assert.Equal(numbers.Order().Distinct(), numbers); // strictly increasing
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RootCrlAndBundle_AreServedAndSignedByTheirCas()
     {
-        using var factory = new PkiApiFactory();
+        using var factory = new PkiApiFactory(database: database);
         using var client = factory.CreateClient();
         var root = OcspClient.Parse(await client.GetByteArrayAsync("/pki/root.crt"));
         var issuing = OcspClient.Parse(await client.GetByteArrayAsync("/pki/ca.crt"));
@@ -86,10 +86,10 @@ public sealed class CrlEndpointTests
         Assert.StartsWith("-----BEGIN X509 CRL-----", pem, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Revoke_ListsSerialInDeltaAndCompleteCrl_DeltaNamesBaseAndCertificatesPointAtIt()
     {
-        using var factory = new PkiApiFactory();
+        using var factory = new PkiApiFactory(database: database);
         using var client = factory.CreateClient();
         using var admin = factory.CreateAdminClient();
         var issuer = OcspClient.Parse(await client.GetByteArrayAsync("/pki/ca.crt"));
@@ -135,3 +135,9 @@ public sealed class CrlEndpointTests
         return DerInteger.GetInstance(Asn1OctetString.GetInstance(crl.GetExtensionValue(X509Extensions.CrlNumber)).GetOctets()).LongValueExact;
     }
 }
+
+/// <summary><see cref="CrlEndpointTests"/> on the embedded SQLite file.</summary>
+public sealed class CrlEndpointTestsOnSqlite() : CrlEndpointTests(TestDatabase.Sqlite);
+
+/// <summary><see cref="CrlEndpointTests"/> on a real PostgreSQL database.</summary>
+public sealed class CrlEndpointTestsOnPostgres() : CrlEndpointTests(TestDatabase.Postgres);

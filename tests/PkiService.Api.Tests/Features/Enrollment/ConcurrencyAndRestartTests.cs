@@ -8,12 +8,12 @@ using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Features.Enrollment;
 
-public sealed class ConcurrencyAndRestartTests
+public abstract class ConcurrencyAndRestartTests(TestDatabase database)
 {
-    [Fact]
+    [SkippableFact]
     public async Task Enroll_50ConcurrentClients_AllSucceedWithDistinctSerialsListedByAdminApi()
     {
-        using var factory = new PkiApiFactory();
+        using var factory = new PkiApiFactory(database: database);
         var tokens = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => factory.CreateTokenAsync($"load-{i}")));
 
         var responses = await Task.WhenAll(tokens.Select((token, i) => factory.EnrollAsync(token, Csrs.P256($"load-{i}"))));
@@ -44,10 +44,10 @@ public sealed class ConcurrencyAndRestartTests
         Assert.True(targets.SetEquals(serials));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Enroll_OneTokenRacedByEightRequests_ExactlyOneCertificate()
     {
-        using var factory = new PkiApiFactory();
+        using var factory = new PkiApiFactory(database: database);
         var token = await factory.CreateTokenAsync("raced");
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => factory.EnrollAsync(token, Csrs.P256("raced"))));
@@ -62,10 +62,10 @@ public sealed class ConcurrencyAndRestartTests
         Assert.Equal(1, json.GetProperty("total").GetInt32());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Enroll_WhileTheCommitterStops_Answers503AndStoresNothing()
     {
-        using var factory = new PkiApiFactory();
+        using var factory = new PkiApiFactory(database: database);
         var token = await factory.CreateTokenAsync("late");
         await factory.Services.GetRequiredService<IssuanceCommitter>().StopAsync(CancellationToken.None);
 
@@ -77,12 +77,12 @@ public sealed class ConcurrencyAndRestartTests
         Assert.Equal(0, json.GetProperty("total").GetInt32());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Restart_KeepsCaFingerprintsCertificatesAndConsumedTokens()
     {
         string directory;
         string rootPem, chainPem, serial, usedToken;
-        using (var first = new PkiApiFactory())
+        using (var first = new PkiApiFactory(database: database))
         {
             directory = first.DataDirectory;
             usedToken = await first.CreateTokenAsync("survivor");
@@ -93,7 +93,7 @@ public sealed class ConcurrencyAndRestartTests
             chainPem = await client.GetStringAsync("/pki/chain.pem");
         }
 
-        using var second = new PkiApiFactory(directory);
+        using var second = new PkiApiFactory(directory, database: database);
         using var again = second.CreateClient();
         Assert.Equal(rootPem, await again.GetStringAsync("/pki/root.pem"));
         Assert.Equal(chainPem, await again.GetStringAsync("/pki/chain.pem"));
@@ -105,10 +105,10 @@ public sealed class ConcurrencyAndRestartTests
         await ProblemAssert.IsProblemAsync(reuse, HttpStatusCode.Unauthorized);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Restart_WithWrongPassphrase_StopsWithClearMessage()
     {
-        using var first = new PkiApiFactory();
+        using var first = new PkiApiFactory(database: database);
         first.CreateClient().Dispose();
 
         using var second = new WrongPassphraseFactory(first.DataDirectory);
@@ -119,16 +119,16 @@ public sealed class ConcurrencyAndRestartTests
         Assert.Contains("Pki:KeyPassphrase", unlock.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void DataDirectory_AfterStart_IsOwnerOnly()
     {
-        using var factory = new PkiApiFactory();
+        using var factory = new PkiApiFactory(database: database);
         factory.CreateClient().Dispose();
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(factory.DataDirectory));
         var files = Directory.GetFiles(factory.DataDirectory);
-        Assert.Contains(files, f => f.EndsWith("pki.db", StringComparison.Ordinal));
+        Assert.Equal(!database.IsPostgres, files.Any(f => f.EndsWith("pki.db", StringComparison.Ordinal)));
         Assert.Contains(files, f => f.EndsWith("issuing-ca.key", StringComparison.Ordinal));
         Assert.All(files, f => Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(f)));
         Assert.All(Directory.GetFiles(factory.DataDirectory, "*.key"), f =>
@@ -145,3 +145,9 @@ public sealed class ConcurrencyAndRestartTests
         }
     }
 }
+
+/// <summary><see cref="ConcurrencyAndRestartTests"/> on the embedded SQLite file.</summary>
+public sealed class ConcurrencyAndRestartTestsOnSqlite() : ConcurrencyAndRestartTests(TestDatabase.Sqlite);
+
+/// <summary><see cref="ConcurrencyAndRestartTests"/> on a real PostgreSQL database.</summary>
+public sealed class ConcurrencyAndRestartTestsOnPostgres() : ConcurrencyAndRestartTests(TestDatabase.Postgres);

@@ -10,20 +10,24 @@ using Org.BouncyCastle.Asn1.X509;
 
 namespace PkiService.Api.Tests.Features.Enrollment;
 
-public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
+public abstract class EnrollmentTests
 {
-    public sealed class Host : IDisposable
+    public abstract class Host(TestDatabase database) : IDisposable
     {
-        public PkiApiFactory Factory { get; } = new();
+        public PkiApiFactory Factory { get; } = new(database: database);
 
-        public void Dispose() => Factory.Dispose();
+        public void Dispose()
+        {
+            Factory.Dispose();
+            GC.SuppressFinalize(this);
+        }
     }
 
     private readonly PkiApiFactory _factory;
 
-    public EnrollmentTests(Host host) => _factory = host.Factory;
+    protected EnrollmentTests(Host host) => _factory = host.Factory;
 
-    [Fact]
+    [SkippableFact]
     public async Task Enroll_P256CsrWithSpiffeSan_Returns201WithChainValidCertificate()
     {
         var token = await _factory.CreateTokenAsync("client-1", ["spiffe://example.org/client-1", "client-1.example.org"]);
@@ -71,7 +75,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         Assert.True(body.NotBefore < DateTimeOffset.UtcNow.AddSeconds(-50), "notBefore is backdated a minute");
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("rsa2048")]
     [InlineData("p256")]
     [InlineData("p384")]
@@ -106,7 +110,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         { "bad validity", Json(Csrs.P256("client-2"), "ninety days") },
     };
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(RejectedBodies))]
     public async Task Enroll_RejectedInput_Returns400AndLeavesTokenUsable(string scenario, string body)
     {
@@ -132,7 +136,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         { "unparseable extension", Pem(RawCsrs.WithExtensions("client-6", RawCsrs.Extension(X509Extensions.SubjectAlternativeName, [0x30, 0x05, 0x82]))), "not a GeneralNames" },
     };
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(MalformedSubjectAltNames))]
     public async Task Enroll_MalformedSubjectAltName_Returns400NamingItAndLeavesTokenUsable(string scenario, string csr, string expected)
     {
@@ -147,7 +151,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("MD5WITHRSA", "md5WithRSAEncryption (MD5)")]
     [InlineData("SHA1WITHRSA", "sha1WithRSAEncryption (SHA-1)")]
     [InlineData("SHA1WITHECDSA", "ecdsa-with-SHA1 (SHA-1)")]
@@ -163,7 +167,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         Assert.Equal(HttpStatusCode.Created, (await _factory.EnrollAsync(token, Csrs.SignedWith("client-7", "SHA256WITHECDSA"))).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Enroll_ReusedToken_Returns401()
     {
         var token = await _factory.CreateTokenAsync("client-3");
@@ -175,7 +179,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         Assert.Equal("Bearer", again.Headers.WwwAuthenticate.Single().Scheme);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(null)]
     [InlineData("pki_et_not-a-real-token")]
     public async Task Enroll_MissingOrUnknownToken_Returns401(string? token)
@@ -192,7 +196,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Enroll_ThreeMegabyteBody_Returns413AndLeavesTokenUsable()
     {
         var token = await _factory.CreateTokenAsync("client-4");
@@ -206,7 +210,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         Assert.Equal(HttpStatusCode.Created, (await _factory.EnrollAsync(token, Csrs.P256("client-4"))).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Enroll_ValidityOverProfileMaximum_IsCappedAt397Days()
     {
         var token = await _factory.CreateTokenAsync("client-5");
@@ -217,7 +221,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         Assert.Equal(TimeSpan.FromDays(397) + TimeSpan.FromMinutes(1), body.NotAfter - body.NotBefore);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateToken_ServerProfileWithoutSan_EnrollmentIsRefused()
     {
         var token = await _factory.CreateTokenAsync("svc", profile: "server");
@@ -227,7 +231,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("{\"commonName\": \"\"}")]
     [InlineData("{\"commonName\": \"a\", \"profile\": \"root\"}")]
     [InlineData("{\"commonName\": \"a\", \"ttl\": \"P30D\"}")]
@@ -242,7 +246,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(null)]
     [InlineData("pki_ak_wrong")]
     public async Task CreateToken_WithoutValidApiKey_Returns401(string? key)
@@ -258,7 +262,7 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateToken_EnrollmentTokenAsApiKey_Returns401()
     {
         var token = await _factory.CreateTokenAsync("client-6");
@@ -284,3 +288,15 @@ public sealed class EnrollmentTests : IClassFixture<EnrollmentTests.Host>
     private static string Json(string csr, string? validity = null) =>
         System.Text.Json.JsonSerializer.Serialize(new { csr, validity });
 }
+
+/// <summary>The host of <see cref="EnrollmentTestsOnSqlite"/>.</summary>
+public sealed class EnrollmentTestsSqliteHost() : EnrollmentTests.Host(TestDatabase.Sqlite);
+
+/// <summary>The host of <see cref="EnrollmentTestsOnPostgres"/>.</summary>
+public sealed class EnrollmentTestsPostgresHost() : EnrollmentTests.Host(TestDatabase.Postgres);
+
+/// <summary><see cref="EnrollmentTests"/> on the embedded SQLite file.</summary>
+public sealed class EnrollmentTestsOnSqlite(EnrollmentTestsSqliteHost host) : EnrollmentTests(host), IClassFixture<EnrollmentTestsSqliteHost>;
+
+/// <summary><see cref="EnrollmentTests"/> on a real PostgreSQL database.</summary>
+public sealed class EnrollmentTestsOnPostgres(EnrollmentTestsPostgresHost host) : EnrollmentTests(host), IClassFixture<EnrollmentTestsPostgresHost>;

@@ -11,7 +11,7 @@ using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Features.Expiry;
 
-public sealed class ExpiryWarningTests : IDisposable
+public abstract class ExpiryWarningTests(TestDatabase database) : IDisposable
 {
     private const string Secret = "webhook-test-secret-of-at-least-32-bytes";
     private readonly AdjustableTimeProvider _clock = new(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
@@ -19,7 +19,7 @@ public sealed class ExpiryWarningTests : IDisposable
     private readonly SmtpSink _smtp = new();
     private readonly List<PkiApiFactory> _factories = [];
 
-    [Fact]
+    [SkippableFact]
     public async Task Scan_CertificateCrossesEachThreshold_OneWarningPerThresholdAndChannel()
     {
         var factory = Start();
@@ -42,7 +42,7 @@ public sealed class ExpiryWarningTests : IDisposable
         Assert.Contains(serial, _smtp.Messages.First().Data, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Scan_CertificateInsideEveryThresholdAtOnce_GetsOnlyTheNearestWarning()
     {
         var factory = Start();
@@ -58,7 +58,7 @@ public sealed class ExpiryWarningTests : IDisposable
         Assert.Equal(4, passed.GetProperty("total").GetInt32()); // P30D and P7D, on both channels
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Webhook_IsSignedWithHmacOfRawBody_AndCarriesTheContract()
     {
         var factory = Start();
@@ -80,7 +80,7 @@ public sealed class ExpiryWarningTests : IDisposable
         Assert.True(long.Parse(call.Headers["X-Pki-Timestamp"], System.Globalization.CultureInfo.InvariantCulture) > 0);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Delivery_ReceiverFailsTwiceThenSucceeds_ThreeAttemptsOneSuccess()
     {
         var factory = Start();
@@ -104,7 +104,7 @@ public sealed class ExpiryWarningTests : IDisposable
         Assert.Equal(3, webhook.GetProperty("attempts").GetInt32());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Delivery_ReceiverAlwaysFails_StopsAfterMaxAttemptsAndStaysVisibleAsFailed()
     {
         var factory = Start(("Expiry:MaxAttempts", "2"), ("Notifications:Smtp:Host", null));
@@ -124,7 +124,7 @@ public sealed class ExpiryWarningTests : IDisposable
         Assert.Contains("503", item.GetProperty("lastError").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Restart_BetweenScans_SendsNothingTwice()
     {
         var first = Start();
@@ -143,7 +143,7 @@ public sealed class ExpiryWarningTests : IDisposable
         Assert.Single(_smtp.Messages);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task TwoScannersRacing_DeliverEachWarningOnce()
     {
         var factory = Start();
@@ -161,7 +161,7 @@ public sealed class ExpiryWarningTests : IDisposable
         Assert.Equal(5, _smtp.Messages.Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RevokedCertificate_GetsNoWarning()
     {
         var factory = Start();
@@ -174,7 +174,7 @@ public sealed class ExpiryWarningTests : IDisposable
         Assert.Empty(_receiver.Calls);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Webhook_ReceiverAnswers307ToAnotherPath_IsNotFollowedAndRecordedAsFailed()
     {
         var factory = Start(("Expiry:MaxAttempts", "1"), ("Notifications:Smtp:Host", null));
@@ -197,7 +197,7 @@ public sealed class ExpiryWarningTests : IDisposable
         Assert.Equal(0, sent.GetProperty("total").GetInt32());
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(null)]
     [InlineData("")]
     [InlineData("short-secret")]
@@ -208,7 +208,7 @@ public sealed class ExpiryWarningTests : IDisposable
         {
             ["Notifications:Webhook:Url"] = _receiver.Url,
             ["Notifications:Webhook:Secret"] = secret,
-        });
+        }, database: database);
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
@@ -217,7 +217,7 @@ public sealed class ExpiryWarningTests : IDisposable
         Assert.False(File.Exists(Path.Combine(factory.DataDirectory, "pki.db")), "the refused start created the database");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Start_WebhookSecretOf32Bytes_IsAccepted()
     {
         var factory = Start(("Notifications:Webhook:Secret", "0123456789abcdef0123456789abcdef"));
@@ -226,7 +226,7 @@ public sealed class ExpiryWarningTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Notifications_WithBadStatusOrNoKey_AreRefused()
     {
         var factory = Start();
@@ -256,7 +256,7 @@ public sealed class ExpiryWarningTests : IDisposable
         {
             settings[key] = value;
         }
-        var factory = new PkiApiFactory(directory, _clock, settings);
+        var factory = new PkiApiFactory(directory, _clock, settings, database: database);
         factory.CreateClient().Dispose();
         _factories.Add(factory);
         return factory;
@@ -293,3 +293,9 @@ public sealed class ExpiryWarningTests : IDisposable
         _smtp.Dispose();
     }
 }
+
+/// <summary><see cref="ExpiryWarningTests"/> on the embedded SQLite file.</summary>
+public sealed class ExpiryWarningTestsOnSqlite() : ExpiryWarningTests(TestDatabase.Sqlite);
+
+/// <summary><see cref="ExpiryWarningTests"/> on a real PostgreSQL database.</summary>
+public sealed class ExpiryWarningTestsOnPostgres() : ExpiryWarningTests(TestDatabase.Postgres);

@@ -18,18 +18,24 @@ namespace PkiService.Api.Tests.Features.Renewal;
 /// that need time (an expired client certificate, the listener's own certificate renewal) and the database details.
 /// The curl/openssl view of the same endpoint is in the interop tests.
 /// </summary>
-public sealed class RenewalTests : IDisposable
+public abstract class RenewalTests : IDisposable
 {
     private const string SpiffeId = "spiffe://example.org/renewing";
 
     private readonly AdjustableTimeProvider _clock = new(DateTimeOffset.UtcNow);
     private readonly PkiApiFactory _factory;
 
-    public RenewalTests() => _factory = new PkiApiFactory(timeProvider: _clock, mtlsListener: true);
+    private readonly TestDatabase database;
+
+    protected RenewalTests(TestDatabase database)
+    {
+        this.database = database;
+        _factory = new PkiApiFactory(timeProvider: _clock, mtlsListener: true, database: database);
+    }
 
     public void Dispose() => _factory.Dispose();
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_ActiveCertificate_Returns201AndSupersedesOldKeepingProfileTokenAndContact()
     {
         var old = await EnrollAsync("renewing", "P30D");
@@ -53,7 +59,7 @@ public sealed class RenewalTests : IDisposable
         Assert.Equal(oldRecord.SubjectAltNames, newRecord.SubjectAltNames);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_ExpiredCertificate_Returns401()
     {
         var old = await EnrollAsync("expiring", "P1D");
@@ -67,7 +73,7 @@ public sealed class RenewalTests : IDisposable
         Assert.Equal(CertificateStatus.Active, (await RecordsAsync(old.Serial, old.Serial)).Old.Status);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_ConcurrentRenewalsOfOneCertificate_ExactlyOneSucceeds()
     {
         var old = await EnrollAsync("raced", "P30D");
@@ -85,7 +91,7 @@ public sealed class RenewalTests : IDisposable
         Assert.Equal(1, await db.Certificates.CountAsync(c => c.CommonName == "raced" && c.Status == CertificateStatus.Active));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_OnPlainListener_Returns404()
     {
         var old = await EnrollAsync("plain", "P30D");
@@ -97,7 +103,7 @@ public sealed class RenewalTests : IDisposable
         Assert.Equal(CertificateStatus.Active, (await RecordsAsync(old.Serial, old.Serial)).Old.Status);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task MtlsListener_OtherEndpoints_Return404()
     {
         using var client = _factory.CreateMtlsClient(null);
@@ -107,7 +113,7 @@ public sealed class RenewalTests : IDisposable
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListenerCertificate_IsRecordedServerCertificateAndRenewedWhenAThirdOfItsLifeIsLeft()
     {
         var listener = _factory.Services.GetRequiredService<MtlsListenerCertificate>();
@@ -128,7 +134,7 @@ public sealed class RenewalTests : IDisposable
         Assert.Equal("server", (await RecordsAsync(second.SerialNumber.Hex, second.SerialNumber.Hex)).Old.Profile);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_FloodWithoutCertificate_Gets429PastTheLimitAndAddsAFewAuditRows_WhileEnrollmentWorks()
     {
         var token = await _factory.CreateTokenAsync("during-flood");
@@ -160,7 +166,7 @@ public sealed class RenewalTests : IDisposable
         Assert.InRange(await AuditRowsAsync("certificate.renew") - renewRowsBefore, 1, 2);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_RefusedCertificateOfOurs_EachRefusalIsAuditedUnderThatCertificate()
     {
         var old = await EnrollAsync("renewed-twice", "P30D");
@@ -180,7 +186,7 @@ public sealed class RenewalTests : IDisposable
         Assert.All(refusals, r => Assert.Contains("already renewed", r.Details, StringComparison.Ordinal));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_WithoutValidity_KeepsTheOriginalLifetime_OneMinuteRenewsForOneMinute()
     {
         var old = await EnrollAsync("one-minute", "PT1M");
@@ -193,7 +199,7 @@ public sealed class RenewalTests : IDisposable
         Assert.Equal(TimeSpan.FromMinutes(1), renewed.NotAfter - renewed.NotBefore - TimeSpan.FromMinutes(1));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_RequestedValidityOverTheTokenCap_IsCappedAtTheTokenCap()
     {
         var old = await EnrollAsync("token-capped", "P30D");
@@ -207,7 +213,7 @@ public sealed class RenewalTests : IDisposable
         Assert.Equal(TimeSpan.FromDays(1), renewed.NotAfter - renewed.NotBefore - TimeSpan.FromMinutes(1));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_WithoutValidity_OriginalLifetimeOverTheTokenCap_IsCappedAtTheTokenCap()
     {
         var old = await EnrollAsync("lifetime-capped", "P30D");
@@ -221,7 +227,7 @@ public sealed class RenewalTests : IDisposable
         Assert.Equal(TimeSpan.FromHours(12), renewed.NotAfter - renewed.NotBefore - TimeSpan.FromMinutes(1));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_RequestedValidityOverTheProfileMaximum_IsCappedAtTheProfileMaximum()
     {
         var old = await EnrollAsync("profile-capped", "P30D");
@@ -238,7 +244,7 @@ public sealed class RenewalTests : IDisposable
     /// Decision pinned here (README, Rotation): a server certificate authenticates the renewal of itself although it has
     /// no clientAuth EKU; this service is the relying party and authorizes only that certificate's names and profile.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public async Task Renew_ServerCertificateWithoutClientAuthEku_RenewsItselfAsServerCertificate()
     {
         var old = await EnrollAsync("server-1", "P30D", profile: "server");
@@ -260,7 +266,7 @@ public sealed class RenewalTests : IDisposable
         Assert.Equal((CertificateStatus.Superseded, "server"), (oldRecord.Status, newRecord.Profile));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_SameKey_Returns400SayingToGenerateANewKeyAndOldStaysActive()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -276,10 +282,10 @@ public sealed class RenewalTests : IDisposable
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("same-key", SpiffeId) })).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Renew_SameKeyWithAllowKeyReuse_Returns201CertifyingTheSameKey()
     {
-        using var factory = new PkiApiFactory(timeProvider: _clock, settings: new Dictionary<string, string?> { ["Renewal:AllowKeyReuse"] = "true" }, mtlsListener: true);
+        using var factory = new PkiApiFactory(timeProvider: _clock, settings: new Dictionary<string, string?> { ["Renewal:AllowKeyReuse"] = "true" }, mtlsListener: true, database: database);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var old = await EnrollAsync("reused-key", "P30D", key, factory: factory);
         using var client = factory.CreateMtlsClient(old.Certificate);
@@ -360,3 +366,9 @@ public sealed class RenewalTests : IDisposable
         return request.CreateSigningRequestPem();
     }
 }
+
+/// <summary><see cref="RenewalTests"/> on the embedded SQLite file.</summary>
+public sealed class RenewalTestsOnSqlite() : RenewalTests(TestDatabase.Sqlite);
+
+/// <summary><see cref="RenewalTests"/> on a real PostgreSQL database.</summary>
+public sealed class RenewalTestsOnPostgres() : RenewalTests(TestDatabase.Postgres);

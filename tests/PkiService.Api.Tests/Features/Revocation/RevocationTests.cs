@@ -7,20 +7,24 @@ using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Tests.Features.Revocation;
 
-public sealed class RevocationTests : IClassFixture<RevocationTests.Host>
+public abstract class RevocationTests
 {
-    public sealed class Host : IDisposable
+    public abstract class Host(TestDatabase database) : IDisposable
     {
-        public PkiApiFactory Factory { get; } = new();
+        public PkiApiFactory Factory { get; } = new(database: database);
 
-        public void Dispose() => Factory.Dispose();
+        public void Dispose()
+        {
+            Factory.Dispose();
+            GC.SuppressFinalize(this);
+        }
     }
 
     private readonly PkiApiFactory _factory;
 
-    public RevocationTests(Host host) => _factory = host.Factory;
+    protected RevocationTests(Host host) => _factory = host.Factory;
 
-    [Fact]
+    [SkippableFact]
     public async Task Revoke_ActiveCertificate_Returns200AndOcspAndCrlSayRevokedAtOnce()
     {
         var serial = await EnrollAsync("to-revoke");
@@ -46,7 +50,7 @@ public sealed class RevocationTests : IClassFixture<RevocationTests.Host>
         Assert.Contains(listed.GetProperty("items").EnumerateArray(), i => i.GetProperty("serialNumber").GetString() == serial);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Revoke_Twice_Returns409()
     {
         var serial = await EnrollAsync("twice");
@@ -58,7 +62,7 @@ public sealed class RevocationTests : IClassFixture<RevocationTests.Host>
         await ProblemAssert.IsProblemAsync(again, HttpStatusCode.Conflict);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Revoke_ConcurrentRequestsForOneCertificate_ExactlyOneSucceeds()
     {
         var serial = await EnrollAsync("raced");
@@ -71,7 +75,7 @@ public sealed class RevocationTests : IClassFixture<RevocationTests.Host>
         Assert.Equal(7, answers.Count(a => a.StatusCode == HttpStatusCode.Conflict));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("0123456789ABCDEF0123456789ABCDEF", "{\"reason\":\"keyCompromise\"}", HttpStatusCode.NotFound)]
     [InlineData("XYZ", "{\"reason\":\"keyCompromise\"}", HttpStatusCode.BadRequest)]
     [InlineData(null, "{\"reason\":\"stolen\"}", HttpStatusCode.BadRequest)]
@@ -90,7 +94,7 @@ public sealed class RevocationTests : IClassFixture<RevocationTests.Host>
         Assert.Equal("active", record.GetProperty("status").GetString());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Revoke_WithoutApiKey_Returns401()
     {
         var serial = await EnrollAsync("no-key");
@@ -109,3 +113,15 @@ public sealed class RevocationTests : IClassFixture<RevocationTests.Host>
         return (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!.SerialNumber;
     }
 }
+
+/// <summary>The host of <see cref="RevocationTestsOnSqlite"/>.</summary>
+public sealed class RevocationTestsSqliteHost() : RevocationTests.Host(TestDatabase.Sqlite);
+
+/// <summary>The host of <see cref="RevocationTestsOnPostgres"/>.</summary>
+public sealed class RevocationTestsPostgresHost() : RevocationTests.Host(TestDatabase.Postgres);
+
+/// <summary><see cref="RevocationTests"/> on the embedded SQLite file.</summary>
+public sealed class RevocationTestsOnSqlite(RevocationTestsSqliteHost host) : RevocationTests(host), IClassFixture<RevocationTestsSqliteHost>;
+
+/// <summary><see cref="RevocationTests"/> on a real PostgreSQL database.</summary>
+public sealed class RevocationTestsOnPostgres(RevocationTestsPostgresHost host) : RevocationTests(host), IClassFixture<RevocationTestsPostgresHost>;

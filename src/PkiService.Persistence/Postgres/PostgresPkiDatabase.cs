@@ -1,0 +1,141 @@
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace PkiService.Persistence.Postgres;
+
+/// <summary>
+/// A PostgreSQL database named by <c>ConnectionStrings:Pki</c>, which one node or several nodes may share. The
+/// database must exist; the schema is applied by the first node to start (under <see cref="PostgresDatabase.MigrationLockKey"/>).
+/// </summary>
+public sealed class PostgresPkiDatabase : IPkiDatabase
+{
+    /// <summary>The <c>Database:Provider</c> value that selects this provider.</summary>
+    public const string Name = "Postgres";
+
+    /// <summary>The setting that holds the Npgsql connection string.</summary>
+    public const string ConnectionStringKey = "ConnectionStrings:Pki";
+
+    private readonly string _connectionString;
+    private readonly string _where;
+
+    /// <summary>Checks the connection string's form; <see cref="DatabaseConfigurationException"/> names the setting when it is unusable.</summary>
+    public PostgresPkiDatabase(string? connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new DatabaseConfigurationException(
+                $"{ConnectionStringKey} is not set; with {PkiDatabaseRegistration.ProviderKey}={Name} it must be an Npgsql connection string " +
+                "such as 'Host=db.example.org;Database=pki;Username=pki;Password=...'.");
+        }
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (Exception exception) when (exception is ArgumentException or FormatException or InvalidCastException)
+        {
+            // The parser's message names the keyword, never the password's value.
+            throw new DatabaseConfigurationException(
+                $"{ConnectionStringKey} is not a valid Npgsql connection string ({OneLine(exception.Message)}); " +
+                "use 'Host=...;Database=...;Username=...;Password=...'.");
+        }
+        if (string.IsNullOrWhiteSpace(builder.Host))
+        {
+            throw new DatabaseConfigurationException($"{ConnectionStringKey} names no Host; add 'Host=<server>' to it.");
+        }
+        _connectionString = builder.ConnectionString;
+        _where = $"host {builder.Host} port {builder.Port.ToString(CultureInfo.InvariantCulture)} database {builder.Database ?? builder.Username ?? "(default)"}";
+    }
+
+    public string ProviderName => Name;
+
+    public void Configure(DbContextOptionsBuilder options) => options.UsePkiPostgres(_connectionString);
+
+    /// <summary>
+    /// Connects once, so an unreachable server, a wrong password or a missing database stops the start with one line
+    /// naming <see cref="ConnectionStringKey"/> instead of failing inside the first migration.
+    /// </summary>
+    public async Task PrepareStorageAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(_connectionString);
+            await connection.OpenAsync(cancellationToken);
+        }
+        catch (NpgsqlException exception)
+        {
+            var reason = exception is PostgresException postgres ? postgres.MessageText : exception.Message;
+            throw new DatabaseConfigurationException(
+                $"{ConnectionStringKey}: cannot connect to PostgreSQL at {_where}: {OneLine(reason)}; check the connection string and that the server is running.");
+        }
+    }
+
+    /// <summary>
+    /// Applies pending migrations while holding a session-level advisory lock on a connection of its own: nodes that
+    /// start at once on an empty database wait for the first to apply the schema, then find nothing to apply.
+    /// </summary>
+    public async Task MigrateAsync(PkiDbContext db, CancellationToken cancellationToken)
+    {
+        // Not pooled: the lock belongs to this session and ends with it, whatever happens below.
+        var lockConnectionString = new NpgsqlConnectionStringBuilder(_connectionString) { Pooling = false }.ConnectionString;
+        await using var connection = new NpgsqlConnection(lockConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({PostgresDatabase.MigrationLockKey.ToString(CultureInfo.InvariantCulture)})", connection))
+        {
+            await take.ExecuteNonQueryAsync(cancellationToken);
+        }
+        try
+        {
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({PostgresDatabase.MigrationLockKey.ToString(CultureInfo.InvariantCulture)})", connection);
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// An UPDATE that matches no row, then a transaction id assigned and committed. PostgreSQL refuses the UPDATE
+    /// before it runs in a read-only transaction or on a standby (25006), and the commit writes a commit record to the
+    /// WAL, which fails on a full disk; no row changes. A SELECT alone would succeed in all those cases.
+    /// </summary>
+    public async Task ProbeWriteAsync(PkiDbContext db, CancellationToken cancellationToken) =>
+        await db.Database.ExecuteSqlRawAsync(
+            "UPDATE \"CrlNumbers\" SET \"LastNumber\" = \"LastNumber\" WHERE false; SELECT pg_current_xact_id();", cancellationToken);
+
+    /// <summary>
+    /// The <see cref="NpgsqlException"/> behind <paramref name="exception"/>: a <see cref="PostgresException"/> by its
+    /// SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html), any other (a refused or broken
+    /// connection, a timeout, an exhausted pool) as the database being unavailable.
+    /// </summary>
+    public DatabaseFailure? Classify(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is PostgresException postgres)
+            {
+                return new DatabaseFailure(Kind(postgres.SqlState), postgres);
+            }
+            if (current is NpgsqlException npgsql)
+            {
+                return new DatabaseFailure(DatabaseFailureKind.Unavailable, npgsql);
+            }
+        }
+        return null;
+    }
+
+    private static DatabaseFailureKind Kind(string sqlState) => sqlState switch
+    {
+        "40001" or "40P01" or "55P03" or "53300" => DatabaseFailureKind.Transient, // serialization failure, deadlock, lock not available, too many connections
+        "53100" => DatabaseFailureKind.Full, // disk_full
+        "25006" => DatabaseFailureKind.ReadOnly, // read_only_sql_transaction (a standby, default_transaction_read_only)
+        "XX001" or "XX002" => DatabaseFailureKind.Corrupt, // data_corrupted, index_corrupted
+        "57P01" or "57P02" or "57P03" or "3D000" or "28000" or "28P01" => DatabaseFailureKind.Unavailable, // shutdown, cannot connect now, no database, refused login
+        _ when sqlState.StartsWith("08", StringComparison.Ordinal) || sqlState.StartsWith("58", StringComparison.Ordinal) => DatabaseFailureKind.Unavailable, // connection exceptions, system (I/O) errors
+        _ => DatabaseFailureKind.Other,
+    };
+
+    private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).TrimEnd('.');
+}
