@@ -22,10 +22,11 @@ public static class IssuanceGrants
     }
 
     /// <summary>
-    /// What a certificate presented for renewal allows: exactly its own names under its own profile, keeping the token
-    /// and contact e-mail it is attributed to.
+    /// What a certificate presented for renewal allows: exactly its own names under its own profile, no longer than the
+    /// validity cap of the token it descends from (<paramref name="tokenValidityCap"/>), keeping the token and contact
+    /// e-mail it is attributed to.
     /// </summary>
-    public static IssuanceGrant FromCurrentCertificate(CertificateRecord certificate)
+    public static IssuanceGrant FromCurrentCertificate(CertificateRecord certificate, TimeSpan? tokenValidityCap)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         return new IssuanceGrant(
@@ -33,7 +34,7 @@ public static class IssuanceGrants
             certificate.SerialNumber,
             new NameAuthorization(certificate.CommonName, certificate.SubjectAltNames.Select(SubjectAltName.Classify).ToList()),
             Profile(certificate.Profile, $"Certificate {certificate.SerialNumber}"),
-            MaxValidity: null,
+            tokenValidityCap,
             certificate.EnrollmentTokenId,
             certificate.ContactEmail);
     }

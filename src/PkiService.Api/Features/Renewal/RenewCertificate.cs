@@ -102,13 +102,12 @@ public sealed partial class RenewCertificateHandler(
             case CertificateStatus.Superseded:
                 throw Refuse(serial, "superseded", $"The client certificate {serial.Hex} was already renewed (by {record.SupersededBy}); renew with the newest certificate.");
         }
-        var grant = IssuanceGrants.FromCurrentCertificate(record);
+        var grant = IssuanceGrants.FromCurrentCertificate(record, await TokenValidityCapAsync(record, cancellationToken));
 
         var request = CertificationRequest.FromPem(command.Csr!);
         grant.Names.RequireExactly(request);
-        TimeSpan? validity = command.Validity is null ? null : IsoDuration.TryParse(command.Validity, out var v) ? v : null;
+        var validity = command.Validity is not null && IsoDuration.TryParse(command.Validity, out var v) ? v : OriginalLifetime(record);
         RefuseKeyReuse(request, record, serial);
-        validity = await RenewalValidityAsync(record, validity, cancellationToken);
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         // Write first, so this transaction holds SQLite's write lock from here on. Conditional update: of two renewals
@@ -153,24 +152,28 @@ public sealed partial class RenewCertificateHandler(
     }
 
     /// <summary>
-    /// The validity the renewal is issued with. Without a requested one, the lifetime the old certificate was issued with
-    /// (notAfter - notBefore, less the backdate every issuance adds), so a renewal never lengthens a certificate unasked:
-    /// a one-minute certificate renews for one minute. Either is capped by the enrollment token's <c>MaxValidity</c> (the
-    /// token the certificate descends from, looked up by id even when used or expired: its cap outlives it); the profile's
-    /// maximum is applied by the issuer, as for enrollment.
+    /// Without a requested validity, a renewal gets the lifetime the old certificate was issued with (notAfter - notBefore,
+    /// less the backdate every issuance adds), so it never lengthens a certificate unasked: a one-minute certificate
+    /// renews for one minute. Whatever is asked, the grant's caps (the token's, below) and the profile's maximum are
+    /// applied by the issuer, as for enrollment.
     /// </summary>
-    private async Task<TimeSpan> RenewalValidityAsync(CertificateRecord record, TimeSpan? requested, CancellationToken cancellationToken)
+    private static TimeSpan OriginalLifetime(CertificateRecord record)
     {
         var lifetime = record.NotAfter - record.NotBefore;
-        var validity = requested ?? (lifetime > IssuingAuthority.Backdate ? lifetime - IssuingAuthority.Backdate : lifetime);
-        var tokenCap = record.EnrollmentTokenId is null
+        return lifetime > IssuingAuthority.Backdate ? lifetime - IssuingAuthority.Backdate : lifetime;
+    }
+
+    /// <summary>
+    /// The validity cap of the enrollment token the certificate descends from, looked up by id even when the token is used
+    /// or expired: its cap outlives it.
+    /// </summary>
+    private async Task<TimeSpan?> TokenValidityCapAsync(CertificateRecord record, CancellationToken cancellationToken) =>
+        record.EnrollmentTokenId is null
             ? null
             : await db.EnrollmentTokens.AsNoTracking()
                 .Where(t => t.Id == record.EnrollmentTokenId)
                 .Select(t => t.MaxValidity)
                 .FirstOrDefaultAsync(cancellationToken);
-        return tokenCap is { } cap && validity > cap ? cap : validity;
-    }
 
     /// <summary>
     /// RFC 5280 6.1: builds the path from the presented certificate to our root through our issuing CA, at the
