@@ -4,7 +4,7 @@ using PkiService.Persistence.Entities;
 
 namespace PkiService.Persistence;
 
-/// <summary>The service's database: issued certificates, enrollment tokens, API keys, CRL numbers, the expiry-warning outbox and the audit chain.</summary>
+/// <summary>The service's database: issued certificates, enrollment tokens, API keys, CRL numbers, the expiry-warning outbox, the audit chain and, for a cluster, the CA keys, published CRLs and leases.</summary>
 public sealed class PkiDbContext(DbContextOptions<PkiDbContext> options) : DbContext(options)
 {
     public DbSet<CertificateRecord> Certificates => Set<CertificateRecord>();
@@ -18,6 +18,18 @@ public sealed class PkiDbContext(DbContextOptions<PkiDbContext> options) : DbCon
     public DbSet<ExpiryNotificationRecord> ExpiryNotifications => Set<ExpiryNotificationRecord>();
 
     public DbSet<AuditEventRecord> AuditEvents => Set<AuditEventRecord>();
+
+    /// <summary>CA and OCSP responder certificates with their encrypted keys (used when the database is shared by several nodes).</summary>
+    public DbSet<CaKeyRecord> CaKeys => Set<CaKeyRecord>();
+
+    /// <summary>The CRLs every node serves (used when the database is shared by several nodes).</summary>
+    public DbSet<PublishedCrlRecord> PublishedCrls => Set<PublishedCrlRecord>();
+
+    /// <summary>Jobs one node runs at a time (the CRL builder).</summary>
+    public DbSet<LeaseRecord> Leases => Set<LeaseRecord>();
+
+    /// <summary>Small facts every node must agree on.</summary>
+    public DbSet<ServiceStateRecord> ServiceState => Set<ServiceStateRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(PkiDbContext).Assembly);

@@ -104,6 +104,28 @@ namespace PkiService.Migrations.Postgres.Migrations
                     b.ToTable("AuditEvents", (string)null);
                 });
 
+            modelBuilder.Entity("PkiService.Persistence.Entities.CaKeyRecord", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<byte[]>("CertificateDer")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<byte[]>("EncryptedPrivateKey")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("CaKeys", (string)null);
+                });
+
             modelBuilder.Entity("PkiService.Persistence.Entities.CertificateRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -306,6 +328,76 @@ namespace PkiService.Migrations.Postgres.Migrations
                         .IsUnique();
 
                     b.ToTable("ExpiryNotifications", (string)null);
+                });
+
+            modelBuilder.Entity("PkiService.Persistence.Entities.LeaseRecord", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("Generation")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Holder")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("Leases", (string)null);
+                });
+
+            modelBuilder.Entity("PkiService.Persistence.Entities.PublishedCrlRecord", b =>
+                {
+                    b.Property<string>("IssuerFingerprint")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Kind")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<long?>("BaseNumber")
+                        .HasColumnType("bigint");
+
+                    b.Property<byte[]>("Der")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTime>("NextUpdate")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("Number")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("ThisUpdate")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("IssuerFingerprint", "Kind");
+
+                    b.ToTable("PublishedCrls", (string)null);
+                });
+
+            modelBuilder.Entity("PkiService.Persistence.Entities.ServiceStateRecord", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Key");
+
+                    b.ToTable("ServiceState", (string)null);
                 });
 
             modelBuilder.Entity("PkiService.Persistence.Entities.ExpiryNotificationRecord", b =>

@@ -98,6 +98,28 @@ namespace PkiService.Migrations.Migrations
                     b.ToTable("AuditEvents", (string)null);
                 });
 
+            modelBuilder.Entity("PkiService.Persistence.Entities.CaKeyRecord", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("CertificateDer")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<byte[]>("EncryptedPrivateKey")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("CaKeys", (string)null);
+                });
+
             modelBuilder.Entity("PkiService.Persistence.Entities.CertificateRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -296,6 +318,76 @@ namespace PkiService.Migrations.Migrations
                         .IsUnique();
 
                     b.ToTable("ExpiryNotifications", (string)null);
+                });
+
+            modelBuilder.Entity("PkiService.Persistence.Entities.LeaseRecord", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Generation")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Holder")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("Leases", (string)null);
+                });
+
+            modelBuilder.Entity("PkiService.Persistence.Entities.PublishedCrlRecord", b =>
+                {
+                    b.Property<string>("IssuerFingerprint")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("BaseNumber")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Der")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<DateTime>("NextUpdate")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Number")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("ThisUpdate")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("IssuerFingerprint", "Kind");
+
+                    b.ToTable("PublishedCrls", (string)null);
+                });
+
+            modelBuilder.Entity("PkiService.Persistence.Entities.ServiceStateRecord", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Key");
+
+                    b.ToTable("ServiceState", (string)null);
                 });
 
             modelBuilder.Entity("PkiService.Persistence.Entities.ExpiryNotificationRecord", b =>

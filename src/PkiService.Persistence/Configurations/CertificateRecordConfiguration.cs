@@ -74,3 +74,44 @@ internal sealed class AuditEventRecordConfiguration : IEntityTypeConfiguration<A
         builder.HasIndex(a => a.Time);
     }
 }
+
+internal sealed class CaKeyRecordConfiguration : IEntityTypeConfiguration<CaKeyRecord>
+{
+    public void Configure(EntityTypeBuilder<CaKeyRecord> builder)
+    {
+        builder.ToTable("CaKeys");
+        builder.HasKey(k => k.Name);
+        builder.Property(k => k.Name).HasMaxLength(64);
+    }
+}
+
+internal sealed class PublishedCrlRecordConfiguration : IEntityTypeConfiguration<PublishedCrlRecord>
+{
+    public void Configure(EntityTypeBuilder<PublishedCrlRecord> builder)
+    {
+        builder.ToTable("PublishedCrls");
+        builder.HasKey(c => new { c.IssuerFingerprint, c.Kind });
+        builder.Property(c => c.Kind).HasConversion<string>().HasMaxLength(16);
+    }
+}
+
+internal sealed class LeaseRecordConfiguration : IEntityTypeConfiguration<LeaseRecord>
+{
+    public void Configure(EntityTypeBuilder<LeaseRecord> builder)
+    {
+        builder.ToTable("Leases");
+        builder.HasKey(l => l.Name);
+        builder.Property(l => l.Name).HasMaxLength(64);
+        builder.Property(l => l.Holder).HasMaxLength(200);
+    }
+}
+
+internal sealed class ServiceStateRecordConfiguration : IEntityTypeConfiguration<ServiceStateRecord>
+{
+    public void Configure(EntityTypeBuilder<ServiceStateRecord> builder)
+    {
+        builder.ToTable("ServiceState");
+        builder.HasKey(s => s.Key);
+        builder.Property(s => s.Key).HasMaxLength(64);
+    }
+}
