@@ -44,6 +44,43 @@ public interface IPkiDatabase
     /// through the whole chain: EF Core wraps it), or null when the exception does not come from the database.
     /// </summary>
     DatabaseFailure? Classify(Exception exception);
+
+    /// <summary>
+    /// True when other nodes may share this database (PostgreSQL): the CA keys, published CRLs and leases then live in
+    /// the database, and changes are announced with <see cref="NotifyAsync"/>. False for SQLite (one process).
+    /// </summary>
+    bool IsShared { get; }
+
+    /// <summary>
+    /// Announces <paramref name="payload"/> on <paramref name="channel"/> to every node listening (this one included).
+    /// Inside a transaction the announcement is sent when it commits and dropped when it rolls back (PostgreSQL
+    /// NOTIFY semantics), so a node never hears of a change that did not happen. A no-op when not <see cref="IsShared"/>.
+    /// Payloads are short ASCII (PostgreSQL refuses more than 8000 bytes).
+    /// </summary>
+    Task NotifyAsync(PkiDbContext db, string channel, string payload, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Listens on <paramref name="channels"/> over a connection of its own until <paramref name="cancellationToken"/>
+    /// is cancelled, reconnecting after the connection is lost. Calls <see cref="IDatabaseListener.ListeningAsync"/>
+    /// each time LISTEN is in effect (first and after every reconnect), <see cref="IDatabaseListener.Lost"/> as soon as
+    /// the connection is found lost (announcements may be missed from then until the next ListeningAsync), and
+    /// <see cref="IDatabaseListener.NotifiedAsync"/> for each announcement, in order. When not <see cref="IsShared"/>:
+    /// ListeningAsync once, then nothing until cancelled.
+    /// </summary>
+    Task ListenAsync(IReadOnlyCollection<string> channels, IDatabaseListener listener, CancellationToken cancellationToken);
+}
+
+/// <summary>What <see cref="IPkiDatabase.ListenAsync"/> tells its listener.</summary>
+public interface IDatabaseListener
+{
+    /// <summary>LISTEN is in effect; anything announced while it was not may have been missed, so catch up from the database.</summary>
+    Task ListeningAsync(CancellationToken cancellationToken);
+
+    /// <summary>The listening connection is lost: until the next <see cref="ListeningAsync"/>, announcements may be missed.</summary>
+    void Lost();
+
+    /// <summary>One announcement made with <see cref="IPkiDatabase.NotifyAsync"/>.</summary>
+    Task NotifiedAsync(string channel, string payload, CancellationToken cancellationToken);
 }
 
 /// <summary>What kind of database failure an exception reports, in terms the web host can act on.</summary>

@@ -126,6 +126,25 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
         return null;
     }
 
+    /// <summary>Several nodes may share a PostgreSQL database.</summary>
+    public bool IsShared => true;
+
+    /// <summary>
+    /// <c>pg_notify</c> on the context's connection: inside a transaction PostgreSQL delivers it at commit and drops it on
+    /// rollback (https://www.postgresql.org/docs/current/sql-notify.html).
+    /// </summary>
+    public async Task NotifyAsync(PkiDbContext db, string channel, string payload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        ArgumentNullException.ThrowIfNull(payload);
+        await db.Database.ExecuteSqlAsync($"SELECT pg_notify({channel}, {payload})", cancellationToken);
+    }
+
+    // TODO(#11): LISTEN on a dedicated connection with reconnection; being built on branch 'cluster-notify'.
+    public Task ListenAsync(IReadOnlyCollection<string> channels, IDatabaseListener listener, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Listening for PostgreSQL notifications is not built yet (issue #11).");
+
     private static DatabaseFailureKind Kind(string sqlState) => sqlState switch
     {
         "40001" or "40P01" or "55P03" or "53300" => DatabaseFailureKind.Transient, // serialization failure, deadlock, lock not available, too many connections

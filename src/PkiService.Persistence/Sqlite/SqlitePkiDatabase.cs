@@ -46,6 +46,25 @@ public sealed class SqlitePkiDatabase(string dataDirectory) : IPkiDatabase
         return null;
     }
 
+    /// <summary>One process owns a SQLite file: there is nobody else to tell.</summary>
+    public bool IsShared => false;
+
+    public Task NotifyAsync(PkiDbContext db, string channel, string payload, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Nothing is ever announced by another node: listening is in effect at once and never lost.</summary>
+    public async Task ListenAsync(IReadOnlyCollection<string> channels, IDatabaseListener listener, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        await listener.ListeningAsync(cancellationToken);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
     private static DatabaseFailureKind Kind(int primaryResultCode) => primaryResultCode switch
     {
         5 or 6 => DatabaseFailureKind.Transient, // SQLITE_BUSY, SQLITE_LOCKED: the busy timeout ran out
