@@ -113,7 +113,8 @@ public static class CopyDatabaseCommand
 
         await using var source = await DatabaseCopy.OpenSourceAsync(configuration, dataDirectory, cancellationToken);
         // A source whose trail does not verify would not verify on the target either: say where the fault is.
-        if (await VerifyAuditAsync(source, macKey, isSealed, cancellationToken) is { } sourceFault)
+        var (sourceFault, finerThanMicroseconds) = await VerifyAuditAsync(source, macKey, isSealed, cancellationToken);
+        if (sourceFault is not null)
         {
             throw new CopyRefusedException(CopyDatabaseExitCodes.Configuration,
                 $"The audit trail in {dataDirectory} does not verify at row {sourceFault.RowId}: {sourceFault.Reason}; nothing was copied.");
@@ -124,10 +125,15 @@ public static class CopyDatabaseCommand
         {
             // The same verifier as GET /api/v1/audit/verify, over the rows as the target stored them (PostgreSQL
             // keeps microseconds; the service truncates audit times to them before hashing, so the hashes still match).
-            if (await VerifyAuditAsync(db, macKey, isSealed, token) is { } fault)
+            if ((await VerifyAuditAsync(db, macKey, isSealed, token)).Fault is { } fault)
             {
+                // Rows written before the service truncated audit times to microseconds hash a time PostgreSQL cannot store.
+                var why = finerThanMicroseconds is { } row
+                    ? $" (row {row.ToString(CultureInfo.InvariantCulture)} was written with a time finer than a microsecond, by a version " +
+                      "before audit times were truncated for PostgreSQL, which keeps microseconds only; its hash cannot verify there)"
+                    : "";
                 throw new CopyRefusedException(CopyDatabaseExitCodes.Failed,
-                    $"the audit trail does not verify on the target at row {fault.RowId}: {fault.Reason}; the copy was rolled back, the target is empty.");
+                    $"The audit trail does not verify on the target at row {fault.RowId}: {fault.Reason}{why}; the copy was rolled back, no row was written.");
             }
             check = await LastAuditRowAsync(db, token);
         }, cancellationToken);
@@ -250,17 +256,24 @@ public static class CopyDatabaseCommand
     /// <c>GET /api/v1/audit/verify</c> does; rows without a MAC are accepted as a leading run only while the trail has
     /// not been sealed (the first node to start seals them, as a single node would).
     /// </summary>
-    private static async Task<AuditChainFault?> VerifyAuditAsync(PkiDbContext db, IAuditMacKey key, bool isSealed, CancellationToken cancellationToken)
+    /// <returns>The first fault (null when the trail verifies), and the first row whose time is finer than a microsecond.</returns>
+    private static async Task<(AuditChainFault? Fault, long? FinerThanMicroseconds)> VerifyAuditAsync(
+        PkiDbContext db, IAuditMacKey key, bool isSealed, CancellationToken cancellationToken)
     {
         var verifier = new AuditChainVerifier(key);
+        long? finer = null;
         await foreach (var row in db.AuditEvents.AsNoTracking().OrderBy(a => a.Id).AsAsyncEnumerable().WithCancellation(cancellationToken))
         {
+            if (finer is null && row.Time.Ticks % TimeSpan.TicksPerMicrosecond != 0)
+            {
+                finer = row.Id;
+            }
             if (verifier.Next(row.ToAuditRow(), allowUnsealedPrefix: !isSealed) is { } fault)
             {
-                return fault;
+                return (fault, finer);
             }
         }
-        return null;
+        return (null, finer);
     }
 
     private static async Task<AuditCheck> LastAuditRowAsync(PkiDbContext db, CancellationToken cancellationToken)

@@ -1,11 +1,9 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Npgsql;
-using Org.BouncyCastle.X509;
 using PkiService.Api.Tests.Support;
+using PkiService.Core.Audit;
 
 namespace PkiService.Api.Tests.Commands.CopyDatabase;
 
@@ -121,6 +119,35 @@ public sealed class CopyDatabaseCommandTests(SqliteDeployment deployment) : ICla
         Assert.Equal(0, await ScalarAsync<long>(target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
     }
 
+    /// <summary>
+    /// An audit row whose time is finer than a microsecond (as versions before the PostgreSQL support wrote them) still
+    /// verifies on SQLite, which keeps 100 ns ticks, but not on PostgreSQL, which keeps microseconds: the command finds
+    /// it on the target, rolls the whole copy back and says why.
+    /// </summary>
+    [SkippableFact]
+    public async Task CopyDatabase_AuditTrailDoesNotVerifyOnTarget_Exits4AndRollsBack()
+    {
+        var source = CopyOfDeployment();
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(source, "pki.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await RewriteLastAuditRowWithFinerTimeAsync(connection, deployment.RootDer);
+        }
+        var target = await NewDatabaseAsync();
+
+        var result = await CopyAsync(target, dataDirectory: source);
+
+        Assert.True(result.ExitCode == 4, result.ToString());
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains($"does not verify on the target at row {deployment.Audit.LastId}", line, StringComparison.Ordinal);
+        Assert.Contains("finer than a microsecond", line, StringComparison.Ordinal);
+        Assert.Contains("rolled back", line, StringComparison.Ordinal);
+        foreach (var table in CopiedTables.Append("CaKeys").Append("ServiceState"))
+        {
+            Assert.Equal(0, await CountAsync(target, table));
+        }
+    }
+
     [Fact]
     public async Task CopyDatabase_DataDirectoryWithoutCa_Exits1WithOneLine()
     {
@@ -165,6 +192,46 @@ public sealed class CopyDatabaseCommandTests(SqliteDeployment deployment) : ICla
         Assert.True(result.ExitCode == 1, result.ToString());
         Assert.Contains("--to is not a valid Npgsql connection string", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
         Assert.DoesNotContain(Password, result.Output + result.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A copy of the deployment's data directory (database and key files) that a test may alter.</summary>
+    private string CopyOfDeployment()
+    {
+        var copy = TempDirectory.Create();
+        foreach (var file in Directory.GetFiles(deployment.DataDirectory))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+        return copy;
+    }
+
+    /// <summary>
+    /// Gives the last audit row a time 300 ns later and recomputes its hash and MAC with the deployment's key, as the
+    /// service would have written it before audit times were truncated to microseconds.
+    /// </summary>
+    private static async Task RewriteLastAuditRowWithFinerTimeAsync(SqliteConnection connection, byte[] rootDer)
+    {
+        await using var read = connection.CreateCommand();
+        read.CommandText = "SELECT \"Id\", \"Time\", \"Actor\", \"Action\", \"Target\", \"Outcome\", \"ClientIp\", \"Details\", \"PreviousHash\" FROM \"AuditEvents\" ORDER BY \"Id\" DESC LIMIT 1";
+        AuditEntryContent content;
+        byte[] previousHash;
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            Assert.True(await reader.ReadAsync());
+            var time = DateTime.SpecifyKind(reader.GetDateTime(1), DateTimeKind.Utc).AddTicks(3);
+            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            content = new AuditEntryContent(reader.GetInt64(0), new DateTimeOffset(time), reader.GetString(2), reader.GetString(3), Text(4), reader.GetString(5), Text(6), Text(7));
+            previousHash = (byte[])reader[8];
+        }
+        var hash = AuditChain.Hash(previousHash, content);
+        using var key = PassphraseAuditMacKey.ForDeployment(PkiApiFactory.Passphrase, rootDer);
+        await using var write = connection.CreateCommand();
+        write.CommandText = "UPDATE \"AuditEvents\" SET \"Time\" = $time, \"Hash\" = $hash, \"Mac\" = $mac WHERE \"Id\" = $id";
+        write.Parameters.AddWithValue("$time", content.Time.UtcDateTime);
+        write.Parameters.AddWithValue("$hash", hash);
+        write.Parameters.AddWithValue("$mac", key.ComputeMac(hash));
+        write.Parameters.AddWithValue("$id", content.Id);
+        Assert.Equal(1, await write.ExecuteNonQueryAsync());
     }
 
     private Task<CopyDatabaseProcess.Result> CopyAsync(string target, string? dataDirectory = null, string passphrase = PkiApiFactory.Passphrase) =>
