@@ -35,6 +35,9 @@ public static class CopyDatabaseCommand
     /// </summary>
     public const string AuditSealedStateKey = AuditSealing.MarkerFileName;
 
+    /// <summary>The audit action of the row the copy appends on the target.</summary>
+    public const string CopyAuditAction = "database.copy";
+
     /// <summary>True when the process was started to run this command rather than the service.</summary>
     public static bool IsRequested(string[] args) => args.Length > 0 && args[0] == Name;
 
@@ -136,6 +139,11 @@ public static class CopyDatabaseCommand
                     $"The audit trail does not verify on the target at row {fault.RowId}: {fault.Reason}{why}; the copy was rolled back, no row was written.");
             }
             check = await LastAuditRowAsync(db, token);
+            // The move itself is a security event: recorded as the next row of the same chain, with its MAC.
+            var audit = new AuditTrail(db, TimeProvider.System, new HttpContextAccessor(), macKey);
+            await audit.AppendAsync(new AuditEntry(AuditTrail.System, CopyAuditAction, null, Success: true,
+                FormattableString.Invariant($"copied from the single-node database of {dataDirectory}; rows 1-{check.LastId} verified on this database first")), token);
+            await db.SaveChangesAsync(token);
         }, cancellationToken);
         return Summary(dataDirectory, target.Description, tables, caKeys, check, isSealed);
     }
@@ -294,6 +302,7 @@ public static class CopyDatabaseCommand
         text.Append(audit.LastId == 0
             ? "Audit trail: empty.\n"
             : FormattableString.Invariant($"Audit trail verified on the target: rows 1-{audit.LastId}, last hash {audit.LastHash}{(isSealed ? "" : " (rows without a MAC are sealed by the first node to start)")}.\n"));
+        text.Append(CultureInfo.InvariantCulture, $"Audit row {audit.LastId + 1} records the copy ({CopyAuditAction}).\n");
         text.Append("Not copied: admin-api-key (the hashed API keys are), the mTLS listener certificate (each node issues its own), the published CRLs (the first node publishes new ones, numbered above the last).\n");
         text.Append("Next: start the nodes with --Database:Provider=Postgres, ConnectionStrings:Pki naming this database, and the same Pki:KeyPassphrase.\n");
         return text.ToString();

@@ -28,8 +28,10 @@ public sealed class CopyDatabaseCommandTests(SqliteDeployment deployment) : ICla
         Assert.True(result.ExitCode == 0, result.ToString());
         foreach (var table in CopiedTables)
         {
-            Assert.Equal(deployment.Count(table), await CountAsync(target, table));
-            Assert.Matches($@"(?m)^\s*{table}\s+{deployment.Count(table)}\s*$", result.Output);
+            // The target's audit trail has one row more: the copy's own.
+            var expected = deployment.Count(table) + (table == "AuditEvents" ? 1 : 0);
+            Assert.Equal(expected, await CountAsync(target, table));
+            Assert.Matches($@"(?m)^\s*{table}\s+{expected}\s*$", result.Output);
         }
         Assert.Equal(SqliteDeployment.Certificates + SqliteDeployment.Expiring, await CountAsync(target, "Certificates"));
         Assert.Equal(deployment.Serials.Count(s => s.Value), await CountAsync(target, "Certificates", "\"Status\" = 'Revoked' AND \"RevokedAt\" IS NOT NULL AND \"RevocationReason\" IS NOT NULL"));
@@ -51,9 +53,10 @@ public sealed class CopyDatabaseCommandTests(SqliteDeployment deployment) : ICla
         Assert.Equal(deployment.IssuingDer, caKeys["issuing-ca"].Certificate);
         Assert.Equal(1, await CountAsync(target, "ServiceState", "\"Key\" = 'audit-mac-sealed'"));
 
-        // The audit chain ends where the old node's did, and the command verified it on the target.
-        Assert.Equal(deployment.Audit.LastId, await CountAsync(target, "AuditEvents"));
+        // The copied chain ends where the old node's did, the command verified it on the target, then recorded the copy.
+        Assert.Equal(deployment.Audit.LastHash, await ScalarAsync<string>(target, $"SELECT encode(\"Hash\", 'hex') FROM \"AuditEvents\" WHERE \"Id\" = {deployment.Audit.LastId}"));
         Assert.Contains($"rows 1-{deployment.Audit.LastId}, last hash {deployment.Audit.LastHash}", result.Output, StringComparison.Ordinal);
+        Assert.Equal(1, await CountAsync(target, "AuditEvents", $"\"Id\" = {deployment.Audit.LastId + 1} AND \"Action\" = 'database.copy' AND \"Mac\" IS NOT NULL"));
 
         // New rows get ids above the copied ones.
         foreach (var table in new[] { "Certificates", "ExpiryNotifications" })
