@@ -33,7 +33,7 @@ public static class CopyDatabaseCommand
     /// The <c>ServiceState</c> key that records, for every node sharing the database, that the audit rows written
     /// before the audit MAC have been sealed: what <c>&lt;data&gt;/audit-mac-sealed</c> records for one node.
     /// </summary>
-    public const string AuditSealedStateKey = AuditSealing.MarkerFileName;
+    public const string AuditSealedStateKey = AuditSealing.MarkerStateKey;
 
     /// <summary>The audit action of the row the copy appends on the target.</summary>
     public const string CopyAuditAction = "database.copy";

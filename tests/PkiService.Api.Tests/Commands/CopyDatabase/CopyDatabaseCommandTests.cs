@@ -1,5 +1,10 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
+using System.Text.Json;
+using Org.BouncyCastle.Math;
+using Org.BouncyCastle.X509;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using PkiService.Api.Tests.Support;
@@ -67,6 +72,53 @@ public sealed class CopyDatabaseCommandTests(SqliteDeployment deployment) : ICla
         Assert.DoesNotContain(Password, result.Output + result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain(PkiApiFactory.Passphrase, result.Output + result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("ENCRYPTED PRIVATE KEY", result.Output + result.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The point of the copy: a PostgreSQL node with a fresh data directory, on the copied database, is the old node's
+    /// CA: same CA certificates, the same answer for every certificate (OCSP and CRL), CRL numbers that go on from the
+    /// old node's, an audit trail that verifies, and the old node's API keys.
+    /// </summary>
+    [SkippableFact]
+    public async Task CopyDatabase_NodeOnTheCopy_ServesTheSameCaRevocationsAndApiKeys()
+    {
+        var target = await NewDatabaseAsync();
+        var copy = await CopyAsync(target);
+        Assert.True(copy.ExitCode == 0, copy.ToString());
+
+        using var node = new PkiApiFactory(database: TestDatabase.Postgres,
+            settings: new Dictionary<string, string?> { ["ConnectionStrings:Pki"] = target });
+        using var client = node.CreateClient();
+
+        Assert.Equal(deployment.RootDer, await client.GetByteArrayAsync("/pki/root.crt"));
+        Assert.Equal(deployment.IssuingDer, await client.GetByteArrayAsync("/pki/ca.crt"));
+        var issuer = OcspClient.Parse(deployment.IssuingDer);
+        foreach (var (serial, revoked) in deployment.Serials)
+        {
+            using var response = await OcspClient.PostAsync(client, OcspClient.Request(issuer, serial));
+            var status = OcspClient.StatusOf(await response.Content.ReadAsByteArrayAsync());
+            Assert.True(revoked ? status.StartsWith("revoked", StringComparison.Ordinal) : status == "good", $"{serial}: {status}");
+        }
+        var crl = await client.GetByteArrayAsync("/pki/crl");
+        Assert.True(SqliteDeployment.CrlNumber(crl) > deployment.LastCrlNumber,
+            $"CRL number {SqliteDeployment.CrlNumber(crl)} after the old node's {deployment.LastCrlNumber}");
+        var listed = (new X509CrlParser().ReadCrl(crl).GetRevokedCertificates() ?? new HashSet<X509CrlEntry>()).Select(e => e.SerialNumber).ToHashSet();
+        Assert.Equal(deployment.Serials.Where(s => s.Value).Select(s => new BigInteger(s.Key, 16)).ToHashSet(), listed);
+
+        // The node adopted the copied OCSP responders rather than making new ones.
+        var keys = await CaKeysAsync(target);
+        Assert.Equal(PemFile("issuing-ca-ocsp.crt", "CERTIFICATE"), keys["issuing-ca-ocsp"].Certificate);
+        Assert.Equal(PemFile("root-ca-ocsp.crt", "CERTIFICATE"), keys["root-ca-ocsp"].Certificate);
+
+        using var admin = node.CreateAdminClient();
+        var verify = await admin.GetFromJsonAsync<JsonElement>("/api/v1/audit/verify");
+        Assert.True(verify.GetProperty("valid").GetBoolean(), verify.ToString());
+        Assert.True(verify.GetProperty("lastId").GetInt64() > deployment.Audit.LastId, verify.ToString());
+
+        using var enroller = node.CreateClient();
+        enroller.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", deployment.EnrollerKey);
+        using var token = await enroller.PostAsJsonAsync("/api/v1/enrollment-tokens", new { commonName = "after-the-move" });
+        Assert.Equal(HttpStatusCode.Created, token.StatusCode);
     }
 
     [SkippableFact]
