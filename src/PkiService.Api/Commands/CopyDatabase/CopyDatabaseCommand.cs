@@ -257,7 +257,12 @@ public static class CopyDatabaseCommand
         return records;
     }
 
-    private static string SealValue(string markerPath) => File.ReadAllText(markerPath).Trim() is { Length: > 0 } text ? text : "1";
+    /// <summary>
+    /// The marker file's first line (the sentence a node on a shared database writes into the row itself); the rest of
+    /// the file tells how to use the file, which does not apply to the row.
+    /// </summary>
+    private static string SealValue(string markerPath) =>
+        File.ReadLines(markerPath).Select(line => line.Trim()).FirstOrDefault(line => line.Length > 0) ?? "1";
 
     /// <summary>
     /// Verifies the whole audit trail in <paramref name="db"/> with <see cref="AuditChainVerifier"/>, as

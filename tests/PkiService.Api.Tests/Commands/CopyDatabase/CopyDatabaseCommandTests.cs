@@ -56,7 +56,9 @@ public sealed class CopyDatabaseCommandTests(SqliteDeployment deployment) : ICla
         }
         Assert.Equal(deployment.RootDer, caKeys["root-ca"].Certificate);
         Assert.Equal(deployment.IssuingDer, caKeys["issuing-ca"].Certificate);
-        Assert.Equal(1, await CountAsync(target, "ServiceState", "\"Key\" = 'audit-mac-sealed'"));
+        // The seal marker file becomes the row a node on a shared database would have written: its first line.
+        Assert.Equal(File.ReadLines(Path.Combine(deployment.DataDirectory, "audit-mac-sealed")).First(),
+            await ScalarAsync<string>(target, "SELECT \"Value\" FROM \"ServiceState\" WHERE \"Key\" = 'audit-mac-sealed'"));
 
         // The copied chain ends where the old node's did, the command verified it on the target, then recorded the copy.
         Assert.Equal(deployment.Audit.LastHash, await ScalarAsync<string>(target, $"SELECT encode(\"Hash\", 'hex') FROM \"AuditEvents\" WHERE \"Id\" = {deployment.Audit.LastId}"));
