@@ -1,5 +1,7 @@
 using System.Formats.Asn1;
 using System.Numerics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.EntityFrameworkCore;
 using PkiService.Core.Authorities;
 using PkiService.Core.Revocation;
@@ -49,7 +51,8 @@ public static class PublishedCrlTable
 
     /// <summary>
     /// The issuing CA's complete and delta CRLs and the root's CRL as published, read in one statement (so from one
-    /// publishing transaction), or null when any of them is missing or was not signed by this hierarchy.
+    /// publishing transaction), or null when any of them is missing or is not signed by this hierarchy's CA: a node
+    /// never serves a CRL its CA did not sign, whoever wrote the row.
     /// </summary>
     public static async Task<(SignedCrl Issuing, SignedCrl Delta, SignedCrl Root)?> ReadAsync(PkiDbContext db, CaHierarchy hierarchy, CancellationToken cancellationToken)
     {
@@ -63,20 +66,28 @@ public static class PublishedCrlTable
     }
 
     private static SignedCrl? Find(List<PublishedCrlRecord> rows, CertificateAuthority ca, PublishedCrlKind kind) =>
-        rows.Find(r => r.IssuerFingerprint == ca.Fingerprint && r.Kind == kind) is { } row && CountEntries(row.Der, ca) is { } entries
+        rows.Find(r => r.IssuerFingerprint == ca.Fingerprint && r.Kind == kind) is { } row && Inspect(row.Der, ca) is { } entries
             ? new SignedCrl(row.Number, new DateTimeOffset(row.ThisUpdate, TimeSpan.Zero), new DateTimeOffset(row.NextUpdate, TimeSpan.Zero), entries, row.Der,
                 row.BaseNumber is { } baseNumber ? new BigInteger(baseNumber) : null)
             : null;
 
     /// <summary>
     /// How many revokedCertificates entries the CRL lists (RFC 5280 5.1: TBSCertList), counted without decoding them,
-    /// or null when it is not a CRL issued under <paramref name="ca"/>'s name.
+    /// or null when it is not a CRL issued under <paramref name="ca"/>'s name and signed with its key (RFC 5280 5.1.1.3).
     /// </summary>
-    private static int? CountEntries(byte[] der, CertificateAuthority ca)
+    private static int? Inspect(byte[] der, CertificateAuthority ca)
     {
         try
         {
-            var tbs = new AsnReader(der, AsnEncodingRules.DER).ReadSequence().ReadSequence();
+            var certificateList = new AsnReader(der, AsnEncodingRules.DER).ReadSequence();
+            var tbsDer = certificateList.ReadEncodedValue();
+            var algorithm = certificateList.ReadSequence().ReadObjectIdentifier();
+            var signature = certificateList.ReadBitString(out _);
+            if (!IsSignedBy(ca, tbsDer.Span, algorithm, signature))
+            {
+                return null;
+            }
+            var tbs = new AsnReader(tbsDer, AsnEncodingRules.DER).ReadSequence();
             if (tbs.PeekTag().HasSameClassAndValue(Asn1Tag.Integer))
             {
                 tbs.ReadEncodedValue(); // version
@@ -107,4 +118,32 @@ public static class PublishedCrlTable
             return null;
         }
     }
+
+    /// <summary>Verifies the CRL's signature with the CA certificate's public key, for the algorithms this service signs with.</summary>
+    private static bool IsSignedBy(CertificateAuthority ca, ReadOnlySpan<byte> tbs, string algorithm, byte[] signature)
+    {
+        using var certificate = X509CertificateLoader.LoadCertificate(ca.Der);
+        switch (algorithm)
+        {
+            case "1.2.840.10045.4.3.2" or "1.2.840.10045.4.3.3" or "1.2.840.10045.4.3.4": // RFC 5758 3.2: ecdsa-with-SHA256/384/512
+                using (var ec = certificate.GetECDsaPublicKey())
+                {
+                    return ec is not null && ec.VerifyData(tbs, signature, Hash(algorithm), DSASignatureFormat.Rfc3279DerSequence);
+                }
+            case "1.2.840.113549.1.1.11" or "1.2.840.113549.1.1.12" or "1.2.840.113549.1.1.13": // RFC 4055 5: sha256/384/512WithRSAEncryption
+                using (var rsa = certificate.GetRSAPublicKey())
+                {
+                    return rsa is not null && rsa.VerifyData(tbs, signature, Hash(algorithm), RSASignaturePadding.Pkcs1);
+                }
+            default:
+                return false;
+        }
+    }
+
+    private static HashAlgorithmName Hash(string algorithm) => algorithm switch
+    {
+        "1.2.840.10045.4.3.2" or "1.2.840.113549.1.1.11" => HashAlgorithmName.SHA256,
+        "1.2.840.10045.4.3.3" or "1.2.840.113549.1.1.12" => HashAlgorithmName.SHA384,
+        _ => HashAlgorithmName.SHA512,
+    };
 }

@@ -179,6 +179,21 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
         Assert.False(Lease(holder).IsHeld);
     }
 
+    /// <summary>A row in PublishedCrls whose signature does not verify with the CA's key (written by someone else than the holder) is never served.</summary>
+    [SkippableFact]
+    public async Task Reload_PublishedCrlWithBadSignature_NotServed()
+    {
+        using var cluster = Cluster.Start(2);
+        var follower = cluster.Hosts.Single(h => !Lease(h).IsHeld);
+        var served = await CrlNumberAsync(follower);
+        await ExecuteAsync(follower,
+            "UPDATE \"PublishedCrls\" SET \"Number\" = \"Number\" + 100, " +
+            "\"Der\" = set_byte(\"Der\", length(\"Der\") - 2, get_byte(\"Der\", length(\"Der\") - 2) # 1) WHERE \"Kind\" = 'Complete'");
+
+        Assert.False(await follower.Services.GetRequiredService<CrlPublisher>().ReloadAsync(CancellationToken.None));
+        Assert.Equal(served, await CrlNumberAsync(follower));
+    }
+
     private static CrlBuilderLease Lease(PkiApiFactory host) => host.Services.GetRequiredService<CrlBuilderLease>();
 
     private static string Issuing(PkiApiFactory host) => host.Services.GetRequiredService<CaHierarchy>().Issuing.Fingerprint;
