@@ -213,16 +213,18 @@ public sealed partial class CrlPublisher(
             await ReloadAsync(cancellationToken);
             return;
         }
-        await WaitForCoveringCrlAsync(cancellationToken);
+        await WaitForCoveringCrlAsync(change, cancellationToken);
     }
 
     /// <summary>
-    /// Waits until this node serves a CRL that lists every revocation committed before the call: one whose number is
-    /// above the issuing CA's last reserved CRL number read now. The holder reserves numbers before it reads the
-    /// revocations (<see cref="BuildAsync"/>), so a higher number was reserved after this read, hence after the change
-    /// committed, and its build read the change. Bounded by <see cref="FollowerWait"/>; the CRL comes later if the holder is slow.
+    /// Waits until this node serves CRLs that reflect <paramref name="change"/>, committed before the call: both the
+    /// complete and the delta CRL list the serial (a revocation, the only change that reaches here today), or the
+    /// complete CRL's number is above the issuing CA's last reserved CRL number read now. The holder reserves numbers
+    /// before it reads the revocations (<see cref="BuildAsync"/>), so a higher number was reserved after this read,
+    /// hence after the change committed, and its build read the change (the serial test covers a holder that reserved
+    /// between the commit and this read). Bounded by <see cref="FollowerWait"/>; the CRL comes later if the holder is slow.
     /// </summary>
-    private async Task WaitForCoveringCrlAsync(CancellationToken cancellationToken)
+    private async Task WaitForCoveringCrlAsync(CertificateStatusChange change, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         long lastReserved;
@@ -232,11 +234,26 @@ public sealed partial class CrlPublisher(
             lastReserved = await db.CrlNumbers.AsNoTracking().Where(n => n.IssuerFingerprint == hierarchy.Issuing.Fingerprint)
                 .Select(n => n.LastNumber).FirstOrDefaultAsync(cancellationToken);
         }
-        while (!(_current is { } current && current.Issuing.Crl.CrlNumber > lastReserved))
+        BigInteger? serial = change.IssuerFingerprint == hierarchy.Issuing.Fingerprint
+            ? BigInteger.Parse("0" + change.SerialNumber.Hex, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture)
+            : null;
+        CrlSet? checkedSet = null;
+        var leaseChecked = false;
+        while (_current is not { } current || !Covers(current))
         {
             if (lease.IsHeld && await BuildAfterAsync(cancellationToken))
             {
                 return; // this node became the holder meanwhile
+            }
+            if (!leaseChecked)
+            {
+                // Nobody builds while the lease is vacant (its holder died and it has expired): take it rather than wait.
+                leaseChecked = true;
+                if ((await lease.ReadAsync(cancellationToken)).Remaining <= TimeSpan.Zero && await lease.TryAcquireAsync(cancellationToken))
+                {
+                    await TookOverAsync(cancellationToken);
+                    return;
+                }
             }
             if (time.GetElapsedTime(started) >= FollowerWait)
             {
@@ -251,6 +268,20 @@ public sealed partial class CrlPublisher(
             await Task.WhenAny(loaded, Task.Delay(FollowerRecheck, time, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
             await ReloadAsync(cancellationToken);
+        }
+
+        bool Covers(CrlSet set)
+        {
+            if (set.Issuing.Crl.CrlNumber > lastReserved)
+            {
+                return true;
+            }
+            if (serial is not { } listed || ReferenceEquals(set, checkedSet))
+            {
+                return false;
+            }
+            checkedSet = set; // each loaded set is scanned once
+            return PublishedCrlTable.Lists(set.Issuing.Crl.Der, listed) && PublishedCrlTable.Lists(set.Delta.Crl.Der, listed);
         }
     }
 

@@ -88,22 +88,13 @@ public static class PublishedCrlTable
                 return null;
             }
             var tbs = new AsnReader(tbsDer, AsnEncodingRules.DER).ReadSequence();
-            if (tbs.PeekTag().HasSameClassAndValue(Asn1Tag.Integer))
-            {
-                tbs.ReadEncodedValue(); // version
-            }
-            tbs.ReadEncodedValue(); // signature AlgorithmIdentifier
-            if (!tbs.ReadEncodedValue().Span.SequenceEqual(ca.SubjectDer))
+            var hasEntries = SkipToRevoked(tbs, out var issuer);
+            if (!issuer.Span.SequenceEqual(ca.SubjectDer))
             {
                 return null;
             }
-            tbs.ReadEncodedValue(); // thisUpdate
-            if (tbs.HasData && (tbs.PeekTag().HasSameClassAndValue(Asn1Tag.UtcTime) || tbs.PeekTag().HasSameClassAndValue(Asn1Tag.GeneralizedTime)))
-            {
-                tbs.ReadEncodedValue(); // nextUpdate
-            }
             var count = 0;
-            if (tbs.HasData && tbs.PeekTag().HasSameClassAndValue(Asn1Tag.Sequence))
+            if (hasEntries)
             {
                 var revoked = tbs.ReadSequence();
                 for (; revoked.HasData; count++)
@@ -117,6 +108,49 @@ public static class PublishedCrlTable
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// True when the CRL <paramref name="der"/> (one this node serves, so well formed) lists <paramref name="serialNumber"/>
+    /// among its revokedCertificates (RFC 5280 5.1.2.6); one pass over the entries without decoding their extensions.
+    /// </summary>
+    public static bool Lists(byte[] der, BigInteger serialNumber)
+    {
+        var tbs = new AsnReader(der, AsnEncodingRules.DER).ReadSequence().ReadSequence();
+        if (!SkipToRevoked(tbs, out _))
+        {
+            return false;
+        }
+        var revoked = tbs.ReadSequence();
+        while (revoked.HasData)
+        {
+            var entry = revoked.ReadSequence();
+            if (new BigInteger(entry.ReadIntegerBytes().Span, isUnsigned: false, isBigEndian: true) == serialNumber)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Reads a TBSCertList (RFC 5280 5.1) up to its revokedCertificates: version, signature, issuer (returned),
+    /// thisUpdate, nextUpdate. True when revokedCertificates follows (it is absent from an empty CRL).
+    /// </summary>
+    private static bool SkipToRevoked(AsnReader tbs, out ReadOnlyMemory<byte> issuer)
+    {
+        if (tbs.PeekTag().HasSameClassAndValue(Asn1Tag.Integer))
+        {
+            tbs.ReadEncodedValue(); // version
+        }
+        tbs.ReadEncodedValue(); // signature AlgorithmIdentifier
+        issuer = tbs.ReadEncodedValue();
+        tbs.ReadEncodedValue(); // thisUpdate
+        if (tbs.HasData && (tbs.PeekTag().HasSameClassAndValue(Asn1Tag.UtcTime) || tbs.PeekTag().HasSameClassAndValue(Asn1Tag.GeneralizedTime)))
+        {
+            tbs.ReadEncodedValue(); // nextUpdate
+        }
+        return tbs.HasData && tbs.PeekTag().HasSameClassAndValue(Asn1Tag.Sequence);
     }
 
     /// <summary>Verifies the CRL's signature with the CA certificate's public key, for the algorithms this service signs with.</summary>

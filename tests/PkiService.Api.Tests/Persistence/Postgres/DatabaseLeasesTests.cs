@@ -13,7 +13,7 @@ public sealed class DatabaseLeasesTests
     public async Task TryAcquire_HeldByAnother_RefusedUntilExpiryThenTakenOverWithNextGeneration()
     {
         using var factory = new PkiApiFactory(database: TestDatabase.Postgres);
-        var duration = TimeSpan.FromMilliseconds(500);
+        var duration = TimeSpan.FromSeconds(2);
 
         var first = await WithDbAsync(factory, db => DatabaseLeases.TryAcquireAsync(db, Name, "node-a", duration, CancellationToken.None));
         var refused = await WithDbAsync(factory, db => DatabaseLeases.TryAcquireAsync(db, Name, "node-b", duration, CancellationToken.None));
