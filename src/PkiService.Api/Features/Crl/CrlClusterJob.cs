@@ -40,8 +40,10 @@ public sealed partial class CrlClusterJob(
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
-                LogClusterStepFailed(logger, exception); // the lease lapses by itself if this goes on; the next step tries again
-                delay = lease.IsHeld ? lease.RenewInterval : options.Value.ClusterPollIntervalDuration;
+                // The holder retries sooner than its renewal interval, so one failed renewal does not cost the lease;
+                // the lease lapses by itself if this goes on.
+                LogClusterStepFailed(logger, exception);
+                delay = lease.IsHeld ? lease.RenewInterval / 3 : options.Value.ClusterPollIntervalDuration;
             }
             try
             {

@@ -34,9 +34,16 @@ public sealed class CrlClusterCollection
 [Collection(CrlClusterCollection.Name)]
 public sealed class CrlClusterTests(ITestOutputHelper output)
 {
+    /// <summary>The lease of the fail-over tests, short so that they wait little for an expiry.</summary>
     private const string LeaseDuration = "PT3S";
 
+    /// <summary>The default lease (a starved test host must not lose it while a test looks) and a quick poll.</summary>
     internal static readonly Dictionary<string, string?> Settings = new()
+    {
+        ["Crl:ClusterPollInterval"] = "PT0.2S",
+    };
+
+    private static readonly Dictionary<string, string?> FailoverSettings = new()
     {
         ["Crl:LeaseDuration"] = LeaseDuration,
         ["Crl:ClusterPollInterval"] = "PT0.2S",
@@ -117,7 +124,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Revoke_OnFollowerWhileLeaseVacant_FollowerTakesLeaseAndListsSerial()
     {
-        using var cluster = Cluster.Start(2);
+        using var cluster = Cluster.Start(2, FailoverSettings);
         var holder = cluster.Hosts.Single(h => Lease(h).IsHeld);
         var follower = cluster.Hosts.Single(h => h != holder);
         var token = await follower.CreateTokenAsync("vacant-lease");
@@ -145,7 +152,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Failover_HolderHostDisposed_AnotherHostPublishesHigherCrlNumberWithinLeaseDuration()
     {
-        using var cluster = Cluster.Start(3);
+        using var cluster = Cluster.Start(3, FailoverSettings);
         var holder = cluster.Hosts.Single(h => Lease(h).IsHeld);
         var numbers = new List<long> { await CrlNumberAsync(holder) };
         await RevokeOneAsync(holder, "before-failover");
@@ -163,7 +170,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
         {
             cluster.Dispose(host);
         }
-        using var restarted = new PkiApiFactory(cluster.DataDirectory, settings: Settings, database: TestDatabase.Postgres);
+        using var restarted = new PkiApiFactory(cluster.DataDirectory, settings: FailoverSettings, database: TestDatabase.Postgres);
         _ = restarted.Services;
         Assert.True(Lease(restarted).IsHeld);
         numbers.Add(await CrlNumberAsync(restarted));
@@ -179,7 +186,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Failover_HolderStopsRenewing_AnotherHostTakesOverAfterExpiryAndOldHolderFollows()
     {
-        using var cluster = Cluster.Start(2);
+        using var cluster = Cluster.Start(2, FailoverSettings);
         var holder = cluster.Hosts.Single(h => Lease(h).IsHeld);
         var before = await CrlNumberAsync(holder);
 
@@ -341,15 +348,16 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
 
         public string DataDirectory { get; private init; } = "";
 
-        public static Cluster Start(int count)
+        public static Cluster Start(int count, Dictionary<string, string?>? settings = null)
         {
-            var first = new PkiApiFactory(settings: Settings, database: TestDatabase.Postgres);
+            settings ??= Settings;
+            var first = new PkiApiFactory(settings: settings, database: TestDatabase.Postgres);
             var cluster = new Cluster { DataDirectory = first.DataDirectory };
             cluster._hosts.Add(first);
             _ = first.Services;
             for (var i = 1; i < count; i++)
             {
-                var host = new PkiApiFactory(first.DataDirectory, settings: Settings, database: TestDatabase.Postgres);
+                var host = new PkiApiFactory(first.DataDirectory, settings: settings, database: TestDatabase.Postgres);
                 cluster._hosts.Add(host);
                 _ = host.Services;
             }
