@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace PkiService.Persistence.Postgres;
@@ -18,10 +19,14 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
 
     private readonly string _connectionString;
     private readonly string _where;
+    private readonly ILogger? _logger;
 
     /// <summary>Checks the connection string's form; <see cref="DatabaseConfigurationException"/> names the setting when it is unusable.</summary>
-    public PostgresPkiDatabase(string? connectionString)
+    /// <param name="connectionString">The Npgsql connection string (<see cref="ConnectionStringKey"/>).</param>
+    /// <param name="logger">Where <see cref="ListenAsync"/> logs losing and regaining its connection.</param>
+    public PostgresPkiDatabase(string? connectionString, ILogger? logger = null)
     {
+        _logger = logger;
         if (string.IsNullOrWhiteSpace(connectionString))
         {
             throw new DatabaseConfigurationException(
@@ -141,9 +146,13 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
         await db.Database.ExecuteSqlAsync($"SELECT pg_notify({channel}, {payload})", cancellationToken);
     }
 
-    // TODO(#11): LISTEN on a dedicated connection with reconnection; being built on branch 'cluster-notify'.
+    /// <summary>
+    /// LISTEN on a connection of its own, not pooled, named '&lt;Application Name&gt; listener' in <c>pg_stat_activity</c>;
+    /// a lost connection is found within seconds (a ping when idle) and re-established with backoff
+    /// (<see cref="PostgresNotificationListener"/>).
+    /// </summary>
     public Task ListenAsync(IReadOnlyCollection<string> channels, IDatabaseListener listener, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("Listening for PostgreSQL notifications is not built yet (issue #11).");
+        new PostgresNotificationListener(_connectionString, _where, _logger).RunAsync(channels, listener, cancellationToken);
 
     private static DatabaseFailureKind Kind(string sqlState) => sqlState switch
     {
