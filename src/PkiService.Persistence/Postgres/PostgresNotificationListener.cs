@@ -21,7 +21,7 @@ namespace PkiService.Persistence.Postgres;
 /// <see cref="PingTimeout"/>: such a loss is found within about five seconds. Reconnection backs off from
 /// <see cref="FirstRetryDelay"/> to <see cref="MaxRetryDelay"/>.
 /// </remarks>
-internal sealed partial class PostgresNotificationListener
+public sealed partial class PostgresNotificationListener
 {
     /// <summary>The application_name of the listening session when the connection string sets none.</summary>
     public const string DefaultApplicationName = "PkiService";
