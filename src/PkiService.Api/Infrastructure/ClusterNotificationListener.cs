@@ -12,22 +12,20 @@ namespace PkiService.Api.Infrastructure;
 public sealed partial class ClusterNotificationListener(
     IPkiDatabase database,
     IEnumerable<IClusterNotificationSubscriber> subscribers,
+    ClusterNotificationState state,
     ILogger<ClusterNotificationListener> logger)
     : BackgroundService, IDatabaseListener
 {
     private readonly IClusterNotificationSubscriber[] _subscribers = [.. subscribers];
-    private long _losses;
-    private long _listenings;
-    private int _listening;
 
     /// <summary>True while LISTEN is in effect on every channel.</summary>
-    public bool IsListening => Volatile.Read(ref _listening) == 1;
+    public bool IsListening => state.IsListening;
 
     /// <summary>How often the listening connection was lost since start.</summary>
-    public long Losses => Interlocked.Read(ref _losses);
+    public long Losses => state.Losses;
 
     /// <summary>How often LISTEN came into effect since start (the first time included).</summary>
-    public long Listenings => Interlocked.Read(ref _listenings);
+    public long Listenings => state.Listenings;
 
     /// <summary>The channels listened on: one per subscribed channel.</summary>
     public IReadOnlyList<string> Channels => [.. _subscribers.Select(s => s.Channel).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
@@ -56,7 +54,7 @@ public sealed partial class ClusterNotificationListener(
 
     async Task IDatabaseListener.ListeningAsync(CancellationToken cancellationToken)
     {
-        var restored = Interlocked.Increment(ref _listenings) > 1;
+        var restored = state.ListeningStarted() > 1;
         foreach (var subscriber in _subscribers)
         {
             try
@@ -68,7 +66,7 @@ public sealed partial class ClusterNotificationListener(
                 LogSubscriberFailed(logger, subscriber.Channel, "listening", exception);
             }
         }
-        Volatile.Write(ref _listening, 1);
+        state.Listening();
         if (restored)
         {
             LogRestored(logger, Losses);
@@ -78,8 +76,7 @@ public sealed partial class ClusterNotificationListener(
     /// <summary>Tells every subscriber at once that announcements may be missed from now on.</summary>
     public void Lost()
     {
-        Volatile.Write(ref _listening, 0);
-        Interlocked.Increment(ref _losses);
+        state.Lost();
         foreach (var subscriber in _subscribers)
         {
             try
@@ -130,8 +127,42 @@ public sealed partial class ClusterNotificationListener(
     private static partial void LogListenerFailed(ILogger logger, Exception exception);
 }
 
+/// <summary>
+/// Whether the listener listens, and how often it lost and regained its connection: kept apart from the listener,
+/// which depends (through its subscribers) on services that create the metrics, so the gauges can read it without
+/// creating the listener.
+/// </summary>
+public sealed class ClusterNotificationState
+{
+    private long _losses;
+    private long _listenings;
+    private int _listening;
+
+    /// <summary>True while LISTEN is in effect and every subscriber has caught up.</summary>
+    public bool IsListening => Volatile.Read(ref _listening) == 1;
+
+    /// <summary>How often the listening connection was lost since start.</summary>
+    public long Losses => Interlocked.Read(ref _losses);
+
+    /// <summary>How often LISTEN came into effect since start (the first time included).</summary>
+    public long Listenings => Interlocked.Read(ref _listenings);
+
+    /// <summary>Counts a LISTEN that came into effect; returns how many there were.</summary>
+    public long ListeningStarted() => Interlocked.Increment(ref _listenings);
+
+    /// <summary>Every subscriber has caught up.</summary>
+    public void Listening() => Volatile.Write(ref _listening, 1);
+
+    /// <summary>The connection was lost.</summary>
+    public void Lost()
+    {
+        Volatile.Write(ref _listening, 0);
+        Interlocked.Increment(ref _losses);
+    }
+}
+
 /// <summary>The listener's metrics: whether it listens, how often it lost and regained its connection.</summary>
-public sealed class ClusterNotificationGauges(ClusterNotificationListener listener) : IPkiGauges
+public sealed class ClusterNotificationGauges(ClusterNotificationState listener) : IPkiGauges
 {
     public void Register(Meter meter, PkiMetrics metrics)
     {
@@ -151,6 +182,7 @@ public static class ClusterNotificationListenerRegistration
     /// <summary>The one listening connection for every <see cref="IClusterNotificationSubscriber"/>, and its metrics.</summary>
     public static IServiceCollection AddClusterNotificationListener(this IServiceCollection services)
     {
+        services.AddSingleton<ClusterNotificationState>();
         services.AddSingleton<ClusterNotificationListener>();
         services.AddHostedService(provider => provider.GetRequiredService<ClusterNotificationListener>());
         services.AddSingleton<IPkiGauges, ClusterNotificationGauges>();
