@@ -32,6 +32,11 @@ public sealed partial class CertificateStatusAnnouncements(
     /// <summary>Longest payload accepted (a fingerprint, a 20-octet serial and a node id fit well within it).</summary>
     public const int MaxPayloadLength = 256;
 
+    /// <summary>Most status changes announced by other nodes whose CRL rebuild may run at once here.</summary>
+    public const int MaxChangesInFlight = 16;
+
+    private readonly SemaphoreSlim _inFlight = new(MaxChangesInFlight, MaxChangesInFlight);
+
     public string Channel => ChannelName;
 
     /// <summary>
@@ -78,7 +83,13 @@ public sealed partial class CertificateStatusAnnouncements(
         return true;
     }
 
-    /// <summary>Another node's change: drop what is cached about it and rebuild the CRLs; this node's own are skipped.</summary>
+    /// <summary>
+    /// Another node's change: drop what is cached about it and rebuild the CRLs; this node's own are skipped. Returns once
+    /// the cached answers are dropped (the first, synchronous phase of <see cref="ICertificateStatusChanges.StatusChangedAsync"/>);
+    /// the CRL rebuild completes in the background, up to <see cref="MaxChangesInFlight"/> at once, so a burst of
+    /// revocations on other nodes is not handled one CRL build after another (concurrent builds are shared) and the
+    /// listening connection keeps being read (and pinged) meanwhile.
+    /// </summary>
     public async Task NotifiedAsync(string payload, CancellationToken cancellationToken)
     {
         if (!TryParse(payload, out var issuer, out var serial, out var sender))
@@ -91,7 +102,35 @@ public sealed partial class CertificateStatusAnnouncements(
             return; // the revoking call already told this node's subscribers
         }
         LogRemoteChange(logger, serial.Hex, issuer, sender);
-        await statusChanges.StatusChangedAsync(issuer, serial, cancellationToken);
+        await _inFlight.WaitAsync(cancellationToken);
+        Task change;
+        try
+        {
+            // Not cancellable, as in the revoke call: once a change is known, the CRLs must follow it.
+            change = statusChanges.StatusChangedAsync(issuer, serial, CancellationToken.None);
+        }
+        catch
+        {
+            _inFlight.Release();
+            throw;
+        }
+        _ = CompleteAsync(change, serial.Hex);
+    }
+
+    private async Task CompleteAsync(Task change, string serialNumber)
+    {
+        try
+        {
+            await change;
+        }
+        catch (Exception exception)
+        {
+            LogRemoteChangeFailed(logger, serialNumber, exception);
+        }
+        finally
+        {
+            _inFlight.Release();
+        }
     }
 
     /// <summary>Announcements may be missed from now on: cached statuses and responses are no longer answered from.</summary>
@@ -135,6 +174,10 @@ public sealed partial class CertificateStatusAnnouncements(
     [LoggerMessage(EventId = 4122, EventName = "CertificateStatusChangedOnOtherNode", Level = LogLevel.Debug,
         Message = "Node {NodeId} changed the status of {SerialNumber} under issuer {IssuerFingerprint}")]
     private static partial void LogRemoteChange(ILogger logger, string serialNumber, string issuerFingerprint, string nodeId);
+
+    [LoggerMessage(EventId = 4125, EventName = "CertificateStatusChangeFromOtherNodeFailed", Level = LogLevel.Error,
+        Message = "Following another node's change of {SerialNumber} failed; the CRL refresh job retries the build")]
+    private static partial void LogRemoteChangeFailed(ILogger logger, string serialNumber, Exception exception);
 
     [LoggerMessage(EventId = 4123, EventName = "CertificateStatusCatchUpFailed", Level = LogLevel.Error,
         Message = "Rebuilding from the database after listening resumed failed; cached statuses were dropped, the CRLs catch up on their schedule")]

@@ -142,6 +142,10 @@ public sealed partial class PostgresNotificationListener
             }
             catch (Exception exception)
             {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    return; // stopping: whatever the connection reported on the way is no loss
+                }
                 if (listening)
                 {
                     listener.Lost(); // first: from now on announcements may be missed
