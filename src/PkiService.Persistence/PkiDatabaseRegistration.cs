@@ -46,7 +46,7 @@ public static class PkiDatabaseRegistration
         }
         if (string.Equals(providerName.Trim(), PostgresPkiDatabase.Name, StringComparison.OrdinalIgnoreCase))
         {
-            return new PostgresPkiDatabase(connectionString, logger);
+            return new PostgresPkiDatabase(connectionString) { Logger = logger };
         }
         throw new DatabaseConfigurationException(
             $"{ProviderKey} '{Printable(providerName)}' is not a database provider this version supports; " +

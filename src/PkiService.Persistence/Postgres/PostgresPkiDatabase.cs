@@ -19,14 +19,10 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
 
     private readonly string _connectionString;
     private readonly string _where;
-    private readonly ILogger? _logger;
 
     /// <summary>Checks the connection string's form; <see cref="DatabaseConfigurationException"/> names the setting when it is unusable.</summary>
-    /// <param name="connectionString">The Npgsql connection string (<see cref="ConnectionStringKey"/>).</param>
-    /// <param name="logger">Where <see cref="ListenAsync"/> logs losing and regaining its connection.</param>
-    public PostgresPkiDatabase(string? connectionString, ILogger? logger = null)
+    public PostgresPkiDatabase(string? connectionString)
     {
-        _logger = logger;
         if (string.IsNullOrWhiteSpace(connectionString))
         {
             throw new DatabaseConfigurationException(
@@ -146,13 +142,16 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
         await db.Database.ExecuteSqlAsync($"SELECT pg_notify({channel}, {payload})", cancellationToken);
     }
 
+    /// <summary>Where <see cref="ListenAsync"/> logs losing and regaining its connection; nothing is logged when unset.</summary>
+    public ILogger? Logger { get; init; }
+
     /// <summary>
     /// LISTEN on a connection of its own, not pooled, named '&lt;Application Name&gt; listener' in <c>pg_stat_activity</c>;
     /// a lost connection is found within seconds (a ping when idle) and re-established with backoff
     /// (<see cref="PostgresNotificationListener"/>).
     /// </summary>
     public Task ListenAsync(IReadOnlyCollection<string> channels, IDatabaseListener listener, CancellationToken cancellationToken) =>
-        new PostgresNotificationListener(_connectionString, _where, _logger).RunAsync(channels, listener, cancellationToken);
+        new PostgresNotificationListener(_connectionString, _where, Logger).RunAsync(channels, listener, cancellationToken);
 
     private static DatabaseFailureKind Kind(string sqlState) => sqlState switch
     {
