@@ -90,13 +90,16 @@ public sealed class ServiceCluster : IAsyncDisposable
     /// <summary>
     /// The certificate status the node answers over OCSP for the nonce-less request <paramref name="request"/> (the
     /// bytes a gateway sends, so the node's cached answer is what is read): good, revoked or unknown; null when the
-    /// node did not answer with a successful OCSP response.
+    /// node did not answer with a successful OCSP response. POST, or GET with <paramref name="useGet"/>.
     /// </summary>
-    public static async Task<string?> OcspStatusAsync(HttpClient http, byte[] request)
+    public static async Task<string?> OcspStatusAsync(HttpClient http, byte[] request, bool useGet = false)
     {
         using var content = new ByteArrayContent(request);
         content.Headers.ContentType = new("application/ocsp-request");
-        using var response = await http.PostAsync("ocsp", content);
+        // RFC 6960 appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER request}.
+        using var response = useGet
+            ? await http.GetAsync("ocsp/" + Uri.EscapeDataString(Convert.ToBase64String(request)))
+            : await http.PostAsync("ocsp", content);
         if (response.StatusCode != HttpStatusCode.OK)
         {
             return null;
