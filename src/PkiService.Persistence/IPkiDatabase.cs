@@ -68,6 +68,23 @@ public interface IPkiDatabase
     /// ListeningAsync once, then nothing until cancelled.
     /// </summary>
     Task ListenAsync(IReadOnlyCollection<string> channels, IDatabaseListener listener, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="action"/> while holding the cluster-wide lock <paramref name="name"/>, waiting for any other
+    /// node that holds it, and releases it when the action returns or throws. For work that must happen once across
+    /// the nodes but is more than one transaction (create the CA hierarchy if no node has yet): the action reads, and
+    /// writes only what is still missing. PostgreSQL: a session-level advisory lock on a connection of its own, so the
+    /// action's own transactions are free to take the writer lock. When not <see cref="IsShared"/> there is nobody to
+    /// exclude: the action just runs.
+    /// </summary>
+    T RunExclusive<T>(ClusterLock name, Func<T> action);
+}
+
+/// <summary>The cluster-wide locks of <see cref="IPkiDatabase.RunExclusive"/>.</summary>
+public enum ClusterLock
+{
+    /// <summary>Loading or creating the CA certificates, their keys and the OCSP responder certificates.</summary>
+    CaKeys,
 }
 
 /// <summary>What <see cref="IPkiDatabase.ListenAsync"/> tells its listener.</summary>

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using PkiService.Api.Infrastructure;
 using PkiService.Core.Audit;
 using PkiService.Persistence;
+using PkiService.Persistence.Entities;
 
 namespace PkiService.Api.Audit;
 
@@ -17,27 +18,41 @@ namespace PkiService.Api.Audit;
 /// its MAC removed and is never sealed), and with an <c>audit.seal</c> row that says how many. Until this first start the
 /// chain was the rows' only protection; the seal vouches for what they were at this moment, no more. The marker is kept
 /// outside the database so that whoever can only write the database cannot ask for a second sealing.
+/// <para>
+/// When nodes share the database (<see cref="IPkiDatabase.IsShared"/>) the fact is the <c>ServiceState</c> row
+/// <see cref="MarkerStateKey"/> instead, added in the sealing transaction (which holds the database's write lock): N
+/// nodes starting at once seal once, and a node with a fresh data directory does not seal again. The price: whoever can
+/// write that database can delete the row and ask the next start for a second sealing, as deleting the file does on one node.
+/// </para>
 /// </remarks>
 public static partial class AuditSealing
 {
     public const string MarkerFileName = "audit-mac-sealed";
+    public const string MarkerStateKey = "audit-mac-sealed";
     public const string SealAction = "audit.seal";
 
     private const int PageSize = 500;
 
     public static async Task SealRowsWithoutMacOnceAsync(IServiceProvider scopedServices, string dataDirectory, ILogger logger, CancellationToken cancellationToken)
     {
+        var shared = scopedServices.GetRequiredService<IPkiDatabase>().IsShared;
         var marker = Path.Combine(dataDirectory, MarkerFileName);
-        if (File.Exists(marker))
+        if (!shared && File.Exists(marker))
         {
             return;
         }
         var db = scopedServices.GetRequiredService<PkiDbContext>();
         var audit = scopedServices.GetRequiredService<AuditTrail>();
         var key = scopedServices.GetRequiredService<IAuditMacKey>();
+        var time = scopedServices.GetRequiredService<TimeProvider>();
 
         await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
         {
+            // Read under the write lock: a node that finds the row waits for no one and seals nothing.
+            if (shared && await db.ServiceState.AnyAsync(s => s.Key == MarkerStateKey, cancellationToken))
+            {
+                return;
+            }
             var verifier = new AuditChainVerifier(key);
             AuditChainFault? fault = null;
             await foreach (var row in db.AuditEvents.AsNoTracking().OrderBy(a => a.Id).AsAsyncEnumerable().WithCancellation(cancellationToken))
@@ -74,8 +89,21 @@ public static partial class AuditSealing
                     cancellationToken);
                 LogSealed(logger, sealable);
             }
+            if (shared)
+            {
+                db.ServiceState.Add(new ServiceStateRecord
+                {
+                    Key = MarkerStateKey,
+                    Value = "Audit rows written before the audit MAC were sealed once; rows without a MAC are now reported by GET /api/v1/audit/verify.",
+                    UpdatedAt = time.GetUtcNow().UtcDateTime,
+                });
+            }
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+        }
+        if (shared)
+        {
+            return;
         }
         DataDirectory.WriteOwnerOnlyFile(marker,
             "Audit rows written before the audit MAC were sealed once; rows without a MAC are now reported by GET /api/v1/audit/verify.\n" +

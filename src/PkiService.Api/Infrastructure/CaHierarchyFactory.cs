@@ -4,7 +4,7 @@ using PkiService.Core.Issuance;
 
 namespace PkiService.Api.Infrastructure;
 
-/// <summary>Loads (or on first start creates) the CA hierarchy once, when the host starts.</summary>
+/// <summary>Loads (or on the first start of the first node creates) the CA hierarchy once, when the host starts.</summary>
 public static class CaHierarchyFactory
 {
     public static CaHierarchy Create(IServiceProvider services)
@@ -20,12 +20,13 @@ public static class CaHierarchyFactory
             PublicBaseUrl = options.PublicBaseUrl,
             KeyEncryptionIterations = vault.Iterations,
         };
-        return CaHierarchy.LoadOrCreate(
+        // Under the cluster-wide lock: the first of several nodes starting at once creates the hierarchy, the others load it.
+        return vault.Exclusive(() => CaHierarchy.LoadOrCreate(
             vault.Store,
             hierarchyOptions,
             vault.Passphrase,
             services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.CaHierarchy"));
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.CaHierarchy")));
     }
 
     public static IssuingAuthority CreateIssuingAuthority(IServiceProvider services)

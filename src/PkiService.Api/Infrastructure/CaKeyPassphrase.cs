@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using PkiService.Persistence;
 
 namespace PkiService.Api.Infrastructure;
 
@@ -7,11 +8,22 @@ public static partial class CaKeyPassphrase
 {
     public const string FileName = "key-passphrase";
 
-    public static string Resolve(PkiOptions options, ILogger logger)
+    /// <summary>
+    /// The configured passphrase, or (one node on its own database only) the one generated into the data directory. Nodes
+    /// sharing a database must all be given the same passphrase: a file of one node's own would lock out the others, and
+    /// the data directory must hold nothing a node cannot lose.
+    /// </summary>
+    public static string Resolve(PkiOptions options, IPkiDatabase database, ILogger logger)
     {
         if (!string.IsNullOrEmpty(options.KeyPassphrase))
         {
             return options.KeyPassphrase;
+        }
+        if (database.IsShared)
+        {
+            throw new StartupConfigurationException(
+                $"Pki:KeyPassphrase is not set; with {PkiDatabaseRegistration.ProviderKey}={database.ProviderName} the CA keys live in the " +
+                "database encrypted under it, so set the same passphrase on every node (from a secret store).");
         }
         var path = Path.Combine(options.DataDirectoryFullPath, FileName);
         var (passphrase, created) = DataDirectory.ReadOrCreateSecret(path, () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));

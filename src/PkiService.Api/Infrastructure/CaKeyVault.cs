@@ -1,19 +1,56 @@
 using Microsoft.Extensions.Options;
 using PkiService.Core.Authorities;
+using PkiService.Persistence;
+using PkiService.Persistence.Stores;
 
 namespace PkiService.Api.Infrastructure;
 
-/// <summary>Where CA and OCSP responder keys are stored, and the passphrase and PBKDF2 cost that protect them.</summary>
-public sealed record CaKeyVault(ICaKeyStore Store, string Passphrase, int Iterations)
+/// <summary>
+/// Where CA and OCSP responder keys are stored, where this node's own keys are stored, and the passphrase and PBKDF2
+/// cost that protect them.
+/// </summary>
+public sealed class CaKeyVault
 {
+    private readonly IPkiDatabase _database;
+
+    private CaKeyVault(ICaKeyStore store, ICaKeyStore nodeStore, string passphrase, int iterations, IPkiDatabase database)
+    {
+        Store = store;
+        NodeStore = nodeStore;
+        Passphrase = passphrase;
+        Iterations = iterations;
+        _database = database;
+    }
+
+    /// <summary>
+    /// The CA certificates and keys and the OCSP responder certificates, which every node must agree on: the database
+    /// when nodes share it (<see cref="IPkiDatabase.IsShared"/>), otherwise the data directory.
+    /// </summary>
+    public ICaKeyStore Store { get; }
+
+    /// <summary>What belongs to this node alone (the mTLS listener's certificate for its own host names): the data directory.</summary>
+    public ICaKeyStore NodeStore { get; }
+
+    public string Passphrase { get; }
+
+    public int Iterations { get; }
+
+    /// <summary>
+    /// Runs a load-or-create on <see cref="Store"/> under the cluster-wide CA key lock, so that nodes starting (or renewing)
+    /// at once create a key once and the others load it. No lock is needed when the database is not shared.
+    /// </summary>
+    public T Exclusive<T>(Func<T> loadOrCreate) => _database.RunExclusive(ClusterLock.CaKeys, loadOrCreate);
+
     public static CaKeyVault Create(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<PkiOptions>>().Value;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.CaKeys");
+        var database = services.GetRequiredService<IPkiDatabase>();
         DataDirectory.Ensure(options.DataDirectoryFullPath);
-        return new CaKeyVault(
-            new FileCaKeyStore(options.DataDirectoryFullPath),
-            CaKeyPassphrase.Resolve(options, logger),
-            options.KeyEncryptionIterations);
+        var nodeStore = new FileCaKeyStore(options.DataDirectoryFullPath);
+        ICaKeyStore store = database.IsShared
+            ? new DatabaseCaKeyStore(services.GetRequiredService<IServiceScopeFactory>(), services.GetRequiredService<TimeProvider>())
+            : nodeStore;
+        return new CaKeyVault(store, nodeStore, CaKeyPassphrase.Resolve(options, database, logger), options.KeyEncryptionIterations, database);
     }
 }

@@ -65,9 +65,19 @@ public static partial class PkiStartup
             throw new StartupConfigurationException(exception.Message, exception);
         }
         DataDirectory.Ensure(options.DataDirectoryFullPath);
+        // The key passphrase (a missing one on a shared database stops the start here, before the database is touched).
+        app.Services.GetRequiredService<CaKeyVault>();
 
-        // Loading the CAs (and their OCSP responder keys) first makes a wrong passphrase stop the start before
-        // anything else changes, instead of at the first enrollment or after the bootstrap key was replaced.
+        // On a shared database the CA keys live in the schema, so it is applied first; the wrong-passphrase check that
+        // follows then changes nothing but the schema, which every node applies the same way.
+        if (database.IsShared)
+        {
+            await PrepareDatabaseAsync(app.Services, database, cancellationToken);
+        }
+
+        // Loading the CAs (and their OCSP responder keys) before the bootstrap key makes a wrong passphrase stop the start
+        // before anything else changes, instead of at the first enrollment or after the bootstrap key was replaced. On
+        // SQLite this comes before the database file is touched at all.
         CaHierarchy hierarchy;
         try
         {
@@ -79,20 +89,14 @@ public static partial class PkiStartup
             throw new StartupConfigurationException(exception.Message, exception);
         }
 
-        try
+        if (!database.IsShared)
         {
-            await database.PrepareStorageAsync(cancellationToken);
-        }
-        catch (DatabaseConfigurationException exception)
-        {
-            // An unreachable server or a refused login (PostgreSQL): one line naming the setting, exit code 1.
-            throw new StartupConfigurationException(exception.Message, exception);
+            await PrepareDatabaseAsync(app.Services, database, cancellationToken);
         }
         await using (var scope = app.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
-            await database.MigrateAsync(db, cancellationToken);
-            await EnsureBootstrapApiKeyAsync(db, scope.ServiceProvider.GetRequiredService<AuditTrail>(), options, admin,
+            await EnsureBootstrapApiKeyAsync(db, database, scope.ServiceProvider.GetRequiredService<AuditTrail>(), options, admin,
                 scope.ServiceProvider.GetRequiredService<TimeProvider>(), logger, cancellationToken);
         }
 
@@ -125,6 +129,22 @@ public static partial class PkiStartup
             await app.Services.GetRequiredService<MtlsListenerCertificate>().GetCertificateAsync(cancellationToken);
         }
         LogReady(logger, options.DataDirectoryFullPath, hierarchy.Root.Fingerprint, hierarchy.Issuing.Fingerprint);
+    }
+
+    /// <summary>Readies the storage and applies the schema (on PostgreSQL once across nodes starting at once).</summary>
+    private static async Task PrepareDatabaseAsync(IServiceProvider services, IPkiDatabase database, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await database.PrepareStorageAsync(cancellationToken);
+        }
+        catch (DatabaseConfigurationException exception)
+        {
+            // An unreachable server or a refused login (PostgreSQL): one line naming the setting, exit code 1.
+            throw new StartupConfigurationException(exception.Message, exception);
+        }
+        await using var scope = services.CreateAsyncScope();
+        await database.MigrateAsync(scope.ServiceProvider.GetRequiredService<PkiDbContext>(), cancellationToken);
     }
 
     /// <summary>
@@ -163,16 +183,29 @@ public static partial class PkiStartup
     /// <summary>
     /// Makes the bootstrap admin key the configured one (or the one in <c>&lt;data&gt;/admin-api-key</c>). Every
     /// change (created, replaced by a configured key, replaced by a generated one) is logged and audited as
-    /// <c>apikey.bootstrap</c> in the same transaction; the key itself never is.
+    /// <c>apikey.bootstrap</c> in the same transaction; the key itself never is. On a shared database a node without a
+    /// configured key only creates one (and writes its file) when no node has yet: a node with an empty data directory
+    /// must not replace the key the others use.
     /// </summary>
     private static async Task EnsureBootstrapApiKeyAsync(
-        PkiDbContext db, AuditTrail audit, PkiOptions pki, AdminOptions admin, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+        PkiDbContext db, IPkiDatabase database, AuditTrail audit, PkiOptions pki, AdminOptions admin, TimeProvider time, ILogger logger,
+        CancellationToken cancellationToken)
     {
+        var configured = !string.IsNullOrEmpty(admin.BootstrapApiKey);
+        // Shared: read the row under the write lock, so nodes starting at once neither both insert it nor both generate one.
+        await using var sharedTransaction = database.IsShared ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
+        var record = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == BootstrapApiKeyId, cancellationToken);
+        if (database.IsShared && !configured && record is not null)
+        {
+            LogBootstrapKeyKept(logger);
+            return;
+        }
+
         string key;
         string source;
-        if (!string.IsNullOrEmpty(admin.BootstrapApiKey))
+        if (configured)
         {
-            key = admin.BootstrapApiKey;
+            key = admin.BootstrapApiKey!;
             source = "Admin:BootstrapApiKey";
         }
         else
@@ -186,7 +219,6 @@ public static partial class PkiStartup
             source = created ? $"a key generated into {BootstrapApiKeyFile}" : $"the key in {BootstrapApiKeyFile}";
         }
 
-        var record = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == BootstrapApiKeyId, cancellationToken);
         string change;
         if (record is null)
         {
@@ -210,11 +242,15 @@ public static partial class PkiStartup
         {
             return;
         }
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = sharedTransaction ?? await db.Database.BeginTransactionAsync(cancellationToken);
         await audit.AppendAsync(new AuditEntry(AuditTrail.System, "apikey.bootstrap", BootstrapApiKeyId, Success: true, change), cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
+
+    [LoggerMessage(EventId = 1023, EventName = "BootstrapApiKeyKept", Level = LogLevel.Information,
+        Message = "Admin:BootstrapApiKey is not set and the shared database already holds a bootstrap admin API key (created by another node or an earlier start); it is left as is and no admin-api-key file is written.")]
+    private static partial void LogBootstrapKeyKept(ILogger logger);
 
     [LoggerMessage(EventId = 1020, EventName = "BootstrapApiKeyWritten", Level = LogLevel.Warning,
         Message = "Admin:BootstrapApiKey is not set; a new admin API key was written to {Path} (mode 0600). Use it as 'Authorization: Bearer <key>'.")]

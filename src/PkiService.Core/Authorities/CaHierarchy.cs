@@ -89,7 +89,7 @@ public sealed partial class CaHierarchy : IDisposable
         {
             key.Dispose();
             throw new CaKeyUnlockException(
-                $"The {name} private key could not be decrypted: Pki:KeyPassphrase does not match the passphrase the keys in the data directory were encrypted with.",
+                $"The {name} private key could not be decrypted: Pki:KeyPassphrase does not match the passphrase the stored CA keys were encrypted with.",
                 exception);
         }
         var authority = new CertificateAuthority(certificate, key);

@@ -21,6 +21,20 @@ public static class PostgresDatabase
     /// <summary>The advisory lock key held (session-scoped) while the schema is migrated, so N nodes apply it once.</summary>
     public const long MigrationLockKey = 0x504B_4953_0002; // "PKIS" 2
 
+    /// <summary>
+    /// The advisory lock key held (session-scoped) around loading or creating the CA hierarchy and the OCSP responder
+    /// certificates (<see cref="ClusterLock.CaKeys"/>), so N nodes starting on an empty database create one root and one
+    /// issuing CA, and nodes finding a responder due renew it once.
+    /// </summary>
+    public const long CaKeysLockKey = 0x504B_4953_0003; // "PKIS" 3
+
+    /// <summary>The advisory lock key of a <see cref="ClusterLock"/>.</summary>
+    public static long LockKey(ClusterLock name) => name switch
+    {
+        ClusterLock.CaKeys => CaKeysLockKey,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "No advisory lock key is assigned to this lock."),
+    };
+
     /// <summary>Configures EF Core for PostgreSQL with migrations from their own assembly and serialized writers.</summary>
     public static DbContextOptionsBuilder UsePkiPostgres(this DbContextOptionsBuilder builder, string connectionString) =>
         builder.UseNpgsql(connectionString, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly))

@@ -16,6 +16,9 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
     /// <summary>The setting that holds the Npgsql connection string.</summary>
     public const string ConnectionStringKey = "ConnectionStrings:Pki";
 
+    /// <summary>How long <see cref="RunExclusive"/> waits for a lock another node holds before it gives up.</summary>
+    private const int ExclusiveWaitSeconds = 300;
+
     private readonly string _connectionString;
     private readonly string _where;
 
@@ -144,6 +147,40 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
     // TODO(#11): LISTEN on a dedicated connection with reconnection; being built on branch 'cluster-notify'.
     public Task ListenAsync(IReadOnlyCollection<string> channels, IDatabaseListener listener, CancellationToken cancellationToken) =>
         throw new NotSupportedException("Listening for PostgreSQL notifications is not built yet (issue #11).");
+
+    /// <summary>
+    /// Holds the lock's session-level advisory lock (<see cref="PostgresDatabase.LockKey"/>) on a connection of its own
+    /// while <paramref name="action"/> runs. Not pooled: the lock belongs to the session and ends with it, so a node that
+    /// dies holding it (or whose connection is cut) releases it at once.
+    /// </summary>
+    public T RunExclusive<T>(ClusterLock name, Func<T> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        var key = PostgresDatabase.LockKey(name).ToString(CultureInfo.InvariantCulture);
+        using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_connectionString) { Pooling = false }.ConnectionString);
+        connection.Open();
+        // Another node may hold the lock while it creates RSA keys and runs PBKDF2: wait longer than one statement's default.
+        using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({key})", connection) { CommandTimeout = ExclusiveWaitSeconds })
+        {
+            take.ExecuteNonQuery();
+        }
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            try
+            {
+                using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({key})", connection);
+                release.ExecuteNonQuery();
+            }
+            catch (NpgsqlException)
+            {
+                // The connection is gone, and the session's locks with it: nothing is left to release.
+            }
+        }
+    }
 
     private static DatabaseFailureKind Kind(string sqlState) => sqlState switch
     {

@@ -65,6 +65,13 @@ public sealed class SqlitePkiDatabase(string dataDirectory) : IPkiDatabase
         }
     }
 
+    /// <summary>One process owns a SQLite file: no other node to exclude.</summary>
+    public T RunExclusive<T>(ClusterLock name, Func<T> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        return action();
+    }
+
     private static DatabaseFailureKind Kind(int primaryResultCode) => primaryResultCode switch
     {
         5 or 6 => DatabaseFailureKind.Transient, // SQLITE_BUSY, SQLITE_LOCKED: the busy timeout ran out

@@ -29,11 +29,17 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
         IReadOnlyDictionary<string, string?>? settings = null,
         bool mtlsListener = false,
         DatabaseFault? databaseFault = null,
-        TestDatabase? database = null)
+        TestDatabase? database = null,
+        string? databaseOf = null)
     {
         DatabaseFault = databaseFault;
         Database = database ?? TestDatabase.Sqlite;
         DataDirectory = dataDirectory ?? TempDirectory.Create();
+        if (databaseOf is not null && !Database.IsPostgres)
+        {
+            throw new ArgumentException("Only PostgreSQL hosts can share a database across data directories; SQLite's file is in the data directory.", nameof(databaseOf));
+        }
+        DatabaseDirectory = databaseOf ?? DataDirectory;
         TimeProvider = timeProvider;
         _settings = settings ?? new Dictionary<string, string?>();
         // Off unless asked for: every factory would otherwise bind the default port 5443.
@@ -42,6 +48,12 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>
+    /// The data directory whose database this host runs on: its own by default, or (PostgreSQL only, <c>databaseOf</c>)
+    /// another host's, so that hosts with different data directories share one database as the nodes of a cluster do.
+    /// </summary>
+    public string DatabaseDirectory { get; }
 
     public TimeProvider? TimeProvider { get; }
 
@@ -66,7 +78,7 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
         builder.UseSetting("Pki:KeyEncryptionIterations", "1000");
         builder.UseSetting("Admin:BootstrapApiKey", AdminKey);
         builder.UseSetting("Pki:MtlsUrl", MtlsPort is { } port ? $"https://127.0.0.1:{port}" : "");
-        foreach (var (key, value) in Database.Settings(DataDirectory))
+        foreach (var (key, value) in Database.Settings(DatabaseDirectory))
         {
             builder.UseSetting(key, value);
         }

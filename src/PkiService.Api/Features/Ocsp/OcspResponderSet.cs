@@ -7,7 +7,8 @@ namespace PkiService.Api.Features.Ocsp;
 
 /// <summary>
 /// The OCSP responder for every CA this service holds (issuing CA and root), each with its delegated responder
-/// certificate (RFC 6960 4.2.2.2), loaded or created at start and renewed well before expiry.
+/// certificate (RFC 6960 4.2.2.2), loaded or created at start and renewed well before expiry. The responder
+/// certificates live in <see cref="CaKeyVault.Store"/>: with a shared database every node answers with the same ones.
 /// </summary>
 public sealed class OcspResponderSet : IDisposable
 {
@@ -39,7 +40,8 @@ public sealed class OcspResponderSet : IDisposable
         _options = options.Value;
         _time = time;
         _logger = logger;
-        _state = Load();
+        // Under the cluster-wide lock: nodes starting at once on a database without responders create each one once.
+        _state = _vault.Exclusive(Load);
     }
 
     /// <summary>The responder answering now.</summary>
@@ -51,22 +53,40 @@ public sealed class OcspResponderSet : IDisposable
     /// <summary>The root's delegated responder certificate.</summary>
     public OcspResponderCertificate RootResponder => _state.Root;
 
-    /// <summary>Replaces any responder certificate that needs renewal; returns true when one was replaced.</summary>
+    /// <summary>
+    /// Replaces any responder certificate that needs renewal, or that another node sharing the store has replaced;
+    /// returns true when one was replaced. The reload runs under the cluster-wide CA key lock and reads the store first,
+    /// creating only a responder still due there: nodes that find a responder due at once renew it once, and the others
+    /// (now or at their next check) adopt the one it stored, so every node signs with the same responder certificate.
+    /// </summary>
     public bool RenewIfDue()
     {
         lock (_renewLock)
         {
             var now = _time.GetUtcNow();
             var current = _state;
-            if (!current.Issuing.NeedsRenewal(now) && !current.Root.NeedsRenewal(now))
+            var due = current.Issuing.NeedsRenewal(now) || current.Root.NeedsRenewal(now);
+            if (!due && !ReplacedInStore(CaHierarchy.IssuingName, current.Issuing) && !ReplacedInStore(CaHierarchy.RootName, current.Root))
             {
                 return false;
             }
-            _state = Load();
+            var next = _vault.Exclusive(Load);
+            if (next.Issuing.Der.AsSpan().SequenceEqual(current.Issuing.Der) && next.Root.Der.AsSpan().SequenceEqual(current.Root.Der))
+            {
+                next.Issuing.Dispose();
+                next.Root.Dispose();
+                return false;
+            }
+            _state = next;
             _cache.Clear(); // cached responses carry the old responder certificate
             return true;
         }
     }
+
+    /// <summary>True when the store holds a different responder certificate for <paramref name="caName"/> than <paramref name="held"/>.</summary>
+    private bool ReplacedInStore(string caName, OcspResponderCertificate held) =>
+        _vault.Store.TryLoad(OcspResponderCertificate.StoreName(caName), out var certificateDer, out _)
+        && !certificateDer.AsSpan().SequenceEqual(held.Der);
 
     private State Load()
     {

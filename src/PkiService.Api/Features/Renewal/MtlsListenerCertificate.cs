@@ -11,7 +11,8 @@ namespace PkiService.Api.Features.Renewal;
 
 /// <summary>
 /// The mTLS listener's server certificate: issued by our issuing CA with the <c>server</c> profile, recorded in the
-/// database like any certificate, kept with its encrypted key in the data directory (<c>mtls-listener.crt/.key</c>),
+/// database like any certificate, kept with its encrypted key in this node's data directory (<c>mtls-listener.crt/.key</c>,
+/// even when nodes share the database: it names this node's own hosts),
 /// and replaced when a third of its life is left. TLS handshakes read <see cref="GetContextAsync"/>, so a renewed
 /// certificate is used from the next handshake on.
 /// </summary>
@@ -62,7 +63,7 @@ public sealed class MtlsListenerCertificate(
                 return current;
             }
             var certificate = await TlsServerCertificate.LoadOrCreateAsync(
-                vault.Store, StoreName, hierarchy.Issuing, _address.CommonName, _address.SubjectAltNames, vault.Passphrase,
+                vault.NodeStore, StoreName, hierarchy.Issuing, _address.CommonName, _address.SubjectAltNames, vault.Passphrase,
                 IssueAsync, time, logger, vault.Iterations, cancellationToken);
             var context = SslStreamCertificateContext.Create(
                 certificate.ToX509Certificate2(),

@@ -61,9 +61,9 @@ public abstract class AuditMacTests(TestDatabase database) : IDisposable
     {
         await RecordSomeEventsAsync();
         _factory.Dispose();
-        // The state a database of the previous version is in: no MACs, and no sealing has happened in this data directory.
+        // The state a database of the previous version is in: no MACs, and no sealing has happened (in this data directory, or on the shared database).
         var legacyRows = Execute("UPDATE \"AuditEvents\" SET \"Mac\" = NULL");
-        File.Delete(Path.Combine(_dataDirectory, "audit-mac-sealed"));
+        ForgetSealing();
 
         await RestartAsync();
 
@@ -87,7 +87,7 @@ public abstract class AuditMacTests(TestDatabase database) : IDisposable
         _factory.Dispose();
         Execute("UPDATE \"AuditEvents\" SET \"Mac\" = NULL");
         Execute("UPDATE \"AuditEvents\" SET \"Details\" = 'nothing happened' WHERE \"Id\" = 4");
-        File.Delete(Path.Combine(_dataDirectory, "audit-mac-sealed"));
+        ForgetSealing();
 
         await RestartAsync();
 
@@ -165,6 +165,19 @@ public abstract class AuditMacTests(TestDatabase database) : IDisposable
             Parameter(update, "id", content.Id);
             Assert.Equal(1, update.ExecuteNonQuery());
             previous = hash;
+        }
+    }
+
+    /// <summary>Removes the record that sealing happened: the marker file on one node, the ServiceState row on a shared database.</summary>
+    private void ForgetSealing()
+    {
+        if (database.IsPostgres)
+        {
+            Assert.Equal(1, Execute("DELETE FROM \"ServiceState\" WHERE \"Key\" = 'audit-mac-sealed'"));
+        }
+        else
+        {
+            File.Delete(Path.Combine(_dataDirectory, "audit-mac-sealed"));
         }
     }
 

@@ -10,10 +10,10 @@ using PkiService.Tests.Shared;
 namespace PkiService.Api.Tests.Persistence.Postgres;
 
 /// <summary>
-/// Two service hosts on ONE PostgreSQL database, as two nodes of a cluster will be. CA keys still live in the data
-/// directory (issue 11 moves them into the database), so both hosts share one data directory and passphrase: the
-/// first creates the CA hierarchy, the second loads it. What is checked is what the database alone must guarantee
-/// across processes: a token yields one certificate, serials are unique, and the audit chain stays one chain.
+/// Two service hosts on ONE PostgreSQL database, as two nodes of a cluster are: each with a data directory of its own,
+/// the CA keys in the database (the first creates the CA hierarchy, the second loads it). What is checked is what the
+/// database alone must guarantee across processes: a token yields one certificate, serials are unique, and the audit
+/// chain stays one chain.
 /// </summary>
 public sealed class SharedDatabaseTests
 {
@@ -22,7 +22,7 @@ public sealed class SharedDatabaseTests
     {
         using var first = new PkiApiFactory(database: TestDatabase.Postgres);
         _ = first.Services; // the first host creates the CA hierarchy and the schema before the second starts
-        using var second = new PkiApiFactory(first.DataDirectory, database: TestDatabase.Postgres);
+        using var second = new PkiApiFactory(database: TestDatabase.Postgres, databaseOf: first.DataDirectory);
         _ = second.Services;
         const int tokenCount = 24;
         var tokens = await Task.WhenAll(Enumerable.Range(0, tokenCount).Select(i => (i % 2 == 0 ? first : second).CreateTokenAsync($"raced-{i}")));
@@ -73,7 +73,7 @@ public sealed class SharedDatabaseTests
         };
         using var first = new PkiApiFactory(settings: settings, database: TestDatabase.Postgres);
         _ = first.Services;
-        using var second = new PkiApiFactory(first.DataDirectory, settings: settings, database: TestDatabase.Postgres);
+        using var second = new PkiApiFactory(settings: settings, database: TestDatabase.Postgres, databaseOf: first.DataDirectory);
         _ = second.Services;
         var serials = new List<string>();
         for (var i = 0; i < 6; i++)
@@ -98,7 +98,7 @@ public sealed class SharedDatabaseTests
 
     private static async Task<long> CountAsync(PkiApiFactory factory, string sql)
     {
-        await using var connection = new NpgsqlConnection(factory.Database.Settings(factory.DataDirectory)["ConnectionStrings:Pki"]);
+        await using var connection = new NpgsqlConnection(factory.Database.Settings(factory.DatabaseDirectory)["ConnectionStrings:Pki"]);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return (long)(await command.ExecuteScalarAsync())!;

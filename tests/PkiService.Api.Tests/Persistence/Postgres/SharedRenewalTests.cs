@@ -23,7 +23,7 @@ public sealed class SharedRenewalTests
     {
         using var first = new PkiApiFactory(mtlsListener: true, database: TestDatabase.Postgres);
         _ = first.Services;
-        using var second = new PkiApiFactory(first.DataDirectory, mtlsListener: true, database: TestDatabase.Postgres);
+        using var second = new PkiApiFactory(mtlsListener: true, database: TestDatabase.Postgres, databaseOf: first.DataDirectory);
         _ = second.Services;
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var token = await first.CreateTokenAsync("raced-renewal", [SpiffeId]);
