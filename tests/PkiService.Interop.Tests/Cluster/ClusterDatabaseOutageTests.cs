@@ -78,6 +78,11 @@ public sealed class ClusterDatabaseOutageTests(ITestOutputHelper output) : IAsyn
                     Assert.True(status is < 500 or 503, $"node {ServiceCluster.Name(i)}, {what} during the outage: {status} {body}");
                     Assert.DoesNotContain("   at ", body, StringComparison.Ordinal);
                     Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
+                    if (status >= 400 && what != "GET ocsp" && what != "POST ocsp")
+                    {
+                        // RFC 9457: a refused API or CRL request says why in problem+json.
+                        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                    }
                 }
             }
         }
