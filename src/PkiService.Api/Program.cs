@@ -1,3 +1,4 @@
+using PkiService.Api.Commands.CopyDatabase;
 using PkiService.Api.Features.ApiKeys;
 using PkiService.Api.Features.Audit;
 using PkiService.Api.Features.CaCertificates;
@@ -9,6 +10,12 @@ using PkiService.Api.Features.Ocsp;
 using PkiService.Api.Features.Renewal;
 using PkiService.Api.Features.Revocation;
 using PkiService.Api.Infrastructure;
+
+if (CopyDatabaseCommand.IsRequested(args))
+{
+    // An operator's command instead of the service (moving a node's data into PostgreSQL): no web host is built.
+    return await CopyDatabaseCommand.RunAsync(args, Console.Out, Console.Error);
+}
 
 // appsettings.json is read from beside the assembly, whatever the working directory (a relative Pki:DataDirectory
 // still resolves against the working directory).

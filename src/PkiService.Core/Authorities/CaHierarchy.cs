@@ -68,6 +68,37 @@ public sealed partial class CaHierarchy : IDisposable
         return new CaHierarchy(root, issuing, created);
     }
 
+    /// <summary>
+    /// Loads both CAs from <paramref name="store"/> without creating either: null when either is missing. A wrong
+    /// passphrase throws <see cref="CaKeyUnlockException"/>. For tools that read an existing deployment.
+    /// </summary>
+    public static CaHierarchy? LoadExisting(ICaKeyStore store, string passphrase, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentException.ThrowIfNullOrEmpty(passphrase);
+        var root = Load(store, RootName, passphrase, logger);
+        if (root is null)
+        {
+            return null;
+        }
+        CertificateAuthority? issuing;
+        try
+        {
+            issuing = Load(store, IssuingName, passphrase, logger);
+        }
+        catch
+        {
+            root.Dispose();
+            throw;
+        }
+        if (issuing is null)
+        {
+            root.Dispose();
+            return null;
+        }
+        return new CaHierarchy(root, issuing, []);
+    }
+
     private static CertificateAuthority? Load(ICaKeyStore store, string name, string passphrase, ILogger logger)
     {
         if (!store.TryLoad(name, out var certificateDer, out var encryptedKey))

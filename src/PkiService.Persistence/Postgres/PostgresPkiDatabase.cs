@@ -21,14 +21,18 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
 
     private readonly string _connectionString;
     private readonly string _where;
+    private readonly string _setting;
 
     /// <summary>Checks the connection string's form; <see cref="DatabaseConfigurationException"/> names the setting when it is unusable.</summary>
-    public PostgresPkiDatabase(string? connectionString)
+    /// <param name="connectionString">The Npgsql connection string.</param>
+    /// <param name="setting">Where the connection string came from, as error lines name it (<c>--to</c> for <c>copy-database</c>).</param>
+    public PostgresPkiDatabase(string? connectionString, string setting = ConnectionStringKey)
     {
+        _setting = setting;
         if (string.IsNullOrWhiteSpace(connectionString))
         {
             throw new DatabaseConfigurationException(
-                $"{ConnectionStringKey} is not set; with {PkiDatabaseRegistration.ProviderKey}={Name} it must be an Npgsql connection string " +
+                $"{setting} is not set; with {PkiDatabaseRegistration.ProviderKey}={Name} it must be an Npgsql connection string " +
                 "such as 'Host=db.example.org;Database=pki;Username=pki;Password=...'.");
         }
         NpgsqlConnectionStringBuilder builder;
@@ -40,12 +44,12 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
         {
             // The parser's message names the keyword, never the password's value.
             throw new DatabaseConfigurationException(
-                $"{ConnectionStringKey} is not a valid Npgsql connection string ({OneLine(exception.Message)}); " +
+                $"{setting} is not a valid Npgsql connection string ({OneLine(exception.Message)}); " +
                 "use 'Host=...;Database=...;Username=...;Password=...'.");
         }
         if (string.IsNullOrWhiteSpace(builder.Host))
         {
-            throw new DatabaseConfigurationException($"{ConnectionStringKey} names no Host; add 'Host=<server>' to it.");
+            throw new DatabaseConfigurationException($"{setting} names no Host; add 'Host=<server>' to it.");
         }
         _connectionString = builder.ConnectionString;
         _where = $"host {builder.Host} port {builder.Port.ToString(CultureInfo.InvariantCulture)} database {builder.Database ?? builder.Username ?? "(default)"}";
@@ -70,7 +74,7 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
         {
             var reason = exception is PostgresException postgres ? postgres.MessageText : exception.Message;
             throw new DatabaseConfigurationException(
-                $"{ConnectionStringKey}: cannot connect to PostgreSQL at {_where}: {OneLine(reason)}; check the connection string and that the server is running.");
+                $"{_setting}: cannot connect to PostgreSQL at {_where}: {OneLine(reason)}; check the connection string and that the server is running.");
         }
     }
 
