@@ -97,6 +97,9 @@ namespace PkiService.Migrations.Postgres.Migrations
                     b.Property<DateTime>("Time")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<byte>("TimeTicksBelowMicrosecond")
+                        .HasColumnType("smallint");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Time");

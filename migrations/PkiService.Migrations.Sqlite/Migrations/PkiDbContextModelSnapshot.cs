@@ -91,6 +91,9 @@ namespace PkiService.Migrations.Migrations
                     b.Property<DateTime>("Time")
                         .HasColumnType("TEXT");
 
+                    b.Property<byte>("TimeTicksBelowMicrosecond")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Time");

@@ -21,7 +21,7 @@ public static class AuditServices
 
     /// <summary>The stored row as <see cref="AuditChainVerifier"/> reads it.</summary>
     public static AuditRow ToAuditRow(this AuditEventRecord row) => new(
-        new AuditEntryContent(row.Id, new DateTimeOffset(DateTime.SpecifyKind(row.Time, DateTimeKind.Utc)),
+        new AuditEntryContent(row.Id, new DateTimeOffset(DateTime.SpecifyKind(row.Time, DateTimeKind.Utc).AddTicks(row.TimeTicksBelowMicrosecond)),
             row.Actor, row.Action, row.Target, row.Outcome, row.ClientIp, row.Details),
         row.PreviousHash, row.Hash, row.Mac);
 }

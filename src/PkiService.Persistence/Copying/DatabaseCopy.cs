@@ -157,7 +157,14 @@ public static class DatabaseCopy
         await CopyTableAsync(source.ExpiryNotifications.OrderBy(n => n.Id), db, cancellationToken);
         // RFC 5280 5.2.3: the CRL number must keep increasing; the nodes continue from each CA's last number.
         await CopyTableAsync(source.CrlNumbers.OrderBy(n => n.IssuerFingerprint), db, cancellationToken);
-        await CopyTableAsync(source.AuditEvents.OrderBy(a => a.Id), db, cancellationToken);
+        // PostgreSQL keeps microseconds: a time finer than that (rows written before the service truncated audit times)
+        // keeps its remaining ticks in their own column, so the hashed time, and with it the chain, is unchanged.
+        await CopyTableAsync(source.AuditEvents.OrderBy(a => a.Id), db, cancellationToken, row =>
+        {
+            var below = row.Time.Ticks % TimeSpan.TicksPerMicrosecond;
+            row.Time = row.Time.AddTicks(-below);
+            row.TimeTicksBelowMicrosecond = checked((byte)(row.TimeTicksBelowMicrosecond + below));
+        });
         var state = await source.ServiceState.AsNoTracking().OrderBy(s => s.Key).ToListAsync(cancellationToken);
         state.AddRange(additions.State.Where(added => !state.Any(existing => existing.Key == added.Key)));
         await AddBatchAsync(db, state, cancellationToken);
@@ -217,12 +224,13 @@ public static class DatabaseCopy
         return occupied;
     }
 
-    private static async Task CopyTableAsync<T>(IQueryable<T> rows, PkiDbContext target, CancellationToken cancellationToken)
+    private static async Task CopyTableAsync<T>(IQueryable<T> rows, PkiDbContext target, CancellationToken cancellationToken, Action<T>? prepare = null)
         where T : class
     {
         var batch = new List<T>(BatchSize);
         await foreach (var row in rows.AsNoTracking().AsAsyncEnumerable().WithCancellation(cancellationToken))
         {
+            prepare?.Invoke(row);
             batch.Add(row);
             if (batch.Count == BatchSize)
             {

@@ -9,7 +9,15 @@ public sealed class AuditEventRecord
     /// <summary>Consecutive from 1: assigned by the appender under the write lock, part of the hashed content.</summary>
     public long Id { get; set; }
 
+    /// <summary>When, as stored: PostgreSQL keeps microseconds, so the service truncates audit times to them before hashing.</summary>
     public DateTime Time { get; set; }
+
+    /// <summary>
+    /// The 100 ns ticks below the microsecond of the time that was hashed, 0 to 9. Non-zero only on rows that a version
+    /// before the truncation wrote with a finer time and that copy-database moved to PostgreSQL, which cannot store them
+    /// in <see cref="Time"/>; the hashed time is <see cref="Time"/> plus these ticks, so the row still verifies.
+    /// </summary>
+    public byte TimeTicksBelowMicrosecond { get; set; }
 
     /// <summary>Who: <c>apikey:&lt;id&gt;</c>, <c>token:&lt;id&gt;</c>, <c>certificate:&lt;serial&gt;</c>, <c>system</c> or <c>anonymous</c>.</summary>
     public required string Actor { get; set; }

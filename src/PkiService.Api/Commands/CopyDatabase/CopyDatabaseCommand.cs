@@ -116,7 +116,7 @@ public static class CopyDatabaseCommand
 
         await using var source = await DatabaseCopy.OpenSourceAsync(configuration, dataDirectory, cancellationToken);
         // A source whose trail does not verify would not verify on the target either: say where the fault is.
-        var (sourceFault, finerThanMicroseconds) = await VerifyAuditAsync(source, macKey, isSealed, cancellationToken);
+        var sourceFault = await VerifyAuditAsync(source, macKey, isSealed, cancellationToken);
         if (sourceFault is not null)
         {
             throw new CopyRefusedException(CopyDatabaseExitCodes.Configuration,
@@ -126,17 +126,12 @@ public static class CopyDatabaseCommand
         AuditCheck check = new(0, null);
         var tables = await DatabaseCopy.CopyAsync(source, target, new DatabaseCopyAdditions(caKeys, state), async (db, token) =>
         {
-            // The same verifier as GET /api/v1/audit/verify, over the rows as the target stored them (PostgreSQL
-            // keeps microseconds; the service truncates audit times to them before hashing, so the hashes still match).
-            if ((await VerifyAuditAsync(db, macKey, isSealed, token)).Fault is { } fault)
+            // The same verifier as GET /api/v1/audit/verify, over the rows as the target stored them (PostgreSQL keeps
+            // microseconds; a finer time of an older row keeps its remaining ticks in TimeTicksBelowMicrosecond).
+            if (await VerifyAuditAsync(db, macKey, isSealed, token) is { } fault)
             {
-                // Rows written before the service truncated audit times to microseconds hash a time PostgreSQL cannot store.
-                var why = finerThanMicroseconds is { } row
-                    ? $" (row {row.ToString(CultureInfo.InvariantCulture)} was written with a time finer than a microsecond, by a version " +
-                      "before audit times were truncated for PostgreSQL, which keeps microseconds only; its hash cannot verify there)"
-                    : "";
                 throw new CopyRefusedException(CopyDatabaseExitCodes.Failed,
-                    $"The audit trail does not verify on the target at row {fault.RowId}: {fault.Reason}{why}; the copy was rolled back, no row was written.");
+                    $"The audit trail does not verify on the target at row {fault.RowId}: {fault.Reason}; the copy was rolled back, no row was written.");
             }
             check = await LastAuditRowAsync(db, token);
             // The move itself is a security event: recorded as the next row of the same chain, with its MAC.
@@ -269,24 +264,18 @@ public static class CopyDatabaseCommand
     /// <c>GET /api/v1/audit/verify</c> does; rows without a MAC are accepted as a leading run only while the trail has
     /// not been sealed (the first node to start seals them, as a single node would).
     /// </summary>
-    /// <returns>The first fault (null when the trail verifies), and the first row whose time is finer than a microsecond.</returns>
-    private static async Task<(AuditChainFault? Fault, long? FinerThanMicroseconds)> VerifyAuditAsync(
-        PkiDbContext db, IAuditMacKey key, bool isSealed, CancellationToken cancellationToken)
+    /// <returns>The first fault, or null when the trail verifies.</returns>
+    private static async Task<AuditChainFault?> VerifyAuditAsync(PkiDbContext db, IAuditMacKey key, bool isSealed, CancellationToken cancellationToken)
     {
         var verifier = new AuditChainVerifier(key);
-        long? finer = null;
         await foreach (var row in db.AuditEvents.AsNoTracking().OrderBy(a => a.Id).AsAsyncEnumerable().WithCancellation(cancellationToken))
         {
-            if (finer is null && row.Time.Ticks % TimeSpan.TicksPerMicrosecond != 0)
-            {
-                finer = row.Id;
-            }
             if (verifier.Next(row.ToAuditRow(), allowUnsealedPrefix: !isSealed) is { } fault)
             {
-                return (fault, finer);
+                return fault;
             }
         }
-        return (null, finer);
+        return null;
     }
 
     private static async Task<AuditCheck> LastAuditRowAsync(PkiDbContext db, CancellationToken cancellationToken)
