@@ -48,6 +48,8 @@ public static class RevocationVisibilityBenchmark
                 Options.Create(new CrlOptions()), Options.Create(new PkiOptions { PublicBaseUrl = "https://pki.example.test" }),
                 TimeProvider.System,
                 new PkiMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), services, TimeProvider.System, NullLogger<PkiMetrics>.Instance),
+                PkiDatabaseRegistration.Create(null, directory),
+                new CrlBuilderLease(services.GetRequiredService<IServiceScopeFactory>(), Options.Create(new CrlOptions()), TimeProvider.System, NullLogger<CrlBuilderLease>.Instance),
                 NullLogger<CrlPublisher>.Instance);
             var watch = Stopwatch.StartNew();
             await publisher.EnsurePublishedAfterAsync(CancellationToken.None);

@@ -4,7 +4,7 @@ using PkiService.Core.Authorities;
 
 namespace PkiService.Api.Features.Crl;
 
-/// <summary>The CRL feature's gauges: size and entries of the published CRLs, by CA (nothing before the first build).</summary>
+/// <summary>The CRL feature's gauges: size and entries of the published CRLs, by CA (nothing before the first build), and whether this node is the CRL builder.</summary>
 /// <param name="services">The root provider: the publisher is resolved only when a scraper asks, so creating the meter loads no keys.</param>
 public sealed class CrlGauges(IServiceProvider services) : IPkiGauges
 {
@@ -18,7 +18,11 @@ public sealed class CrlGauges(IServiceProvider services) : IPkiGauges
                 ? [PkiMetrics.Measure(set.Issuing.Crl.EntryCount, CaHierarchy.IssuingName), PkiMetrics.Measure(set.Root.Crl.EntryCount, CaHierarchy.RootName)]
                 : []),
             description: "Revoked certificates listed in the published CRL, by CA");
+        meter.CreateObservableGauge("pki.crl.builder", () => metrics.Observe<long>(() => [new Measurement<long>(IsBuilder() ? 1 : 0)]),
+            description: "1 when this node builds and signs the CRLs (always on SQLite; on a shared database, while it holds the CRL builder lease), else 0");
     }
 
     private CrlPublisher.CrlSet? Published() => services.GetRequiredService<CrlPublisher>().Published;
+
+    private bool IsBuilder() => !services.GetRequiredService<Persistence.IPkiDatabase>().IsShared || services.GetRequiredService<CrlBuilderLease>().IsHeld;
 }
