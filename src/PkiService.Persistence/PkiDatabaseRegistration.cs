@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using PkiService.Persistence.Postgres;
 using PkiService.Persistence.Sqlite;
 
@@ -27,7 +28,8 @@ public static class PkiDatabaseRegistration
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(dataDirectory);
-        services.AddSingleton(provider => Create(configuration[ProviderKey], dataDirectory(provider), configuration[PostgresPkiDatabase.ConnectionStringKey]));
+        services.AddSingleton(provider => Create(configuration[ProviderKey], dataDirectory(provider), configuration[PostgresPkiDatabase.ConnectionStringKey],
+            provider.GetService<ILoggerFactory>()?.CreateLogger<PostgresPkiDatabase>()));
         services.AddDbContextPool<PkiDbContext>((provider, options) => provider.GetRequiredService<IPkiDatabase>().Configure(options));
         return services;
     }
@@ -36,7 +38,7 @@ public static class PkiDatabaseRegistration
     /// The provider <paramref name="providerName"/> names (case-insensitive); SQLite when it is unset or empty.
     /// <paramref name="connectionString"/> (<c>ConnectionStrings:Pki</c>) is read only for PostgreSQL.
     /// </summary>
-    public static IPkiDatabase Create(string? providerName, string dataDirectory, string? connectionString = null)
+    public static IPkiDatabase Create(string? providerName, string dataDirectory, string? connectionString = null, ILogger? logger = null)
     {
         if (string.IsNullOrWhiteSpace(providerName) || string.Equals(providerName.Trim(), SqlitePkiDatabase.Name, StringComparison.OrdinalIgnoreCase))
         {
@@ -44,7 +46,7 @@ public static class PkiDatabaseRegistration
         }
         if (string.Equals(providerName.Trim(), PostgresPkiDatabase.Name, StringComparison.OrdinalIgnoreCase))
         {
-            return new PostgresPkiDatabase(connectionString);
+            return new PostgresPkiDatabase(connectionString) { Logger = logger };
         }
         throw new DatabaseConfigurationException(
             $"{ProviderKey} '{Printable(providerName)}' is not a database provider this version supports; " +

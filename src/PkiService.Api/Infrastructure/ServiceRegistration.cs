@@ -16,6 +16,7 @@ using PkiService.Persistence;
 using PkiService.Api.Audit;
 using PkiService.Api.Authentication;
 using PkiService.Api.Issuance;
+using PkiService.Api.Revocation;
 
 namespace PkiService.Api.Infrastructure;
 
@@ -61,6 +62,9 @@ public static class ServiceRegistration
         services.AddHostedService<ExpiryWarningJob>();
 
         builder.AddOcsp();
+        // Revocations on other nodes sharing the database reach this node's caches (PostgreSQL LISTEN/NOTIFY).
+        services.AddCertificateStatusAnnouncements();
+        services.AddClusterNotificationListener();
 
         builder.AddMtlsListener();
 

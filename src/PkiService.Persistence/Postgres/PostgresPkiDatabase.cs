@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace PkiService.Persistence.Postgres;
@@ -148,9 +149,16 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
         await db.Database.ExecuteSqlAsync($"SELECT pg_notify({channel}, {payload})", cancellationToken);
     }
 
-    // TODO(#11): LISTEN on a dedicated connection with reconnection; being built on branch 'cluster-notify'.
+    /// <summary>Where <see cref="ListenAsync"/> logs losing and regaining its connection; nothing is logged when unset.</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>
+    /// LISTEN on a connection of its own, not pooled, named '&lt;Application Name&gt; listener' in <c>pg_stat_activity</c>;
+    /// a lost connection is found within seconds (a ping when idle) and re-established with backoff
+    /// (<see cref="PostgresNotificationListener"/>).
+    /// </summary>
     public Task ListenAsync(IReadOnlyCollection<string> channels, IDatabaseListener listener, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("Listening for PostgreSQL notifications is not built yet (issue #11).");
+        new PostgresNotificationListener(_connectionString, _where, Logger).RunAsync(channels, listener, cancellationToken);
 
     /// <summary>
     /// Holds the lock's session-level advisory lock (<see cref="PostgresDatabase.LockKey"/>) on a connection of its own

@@ -17,6 +17,10 @@ namespace PkiService.Api.Features.Ocsp;
 /// only for certificates whose status is known (good or revoked), request bytes only in their plain form and only once
 /// their reply is held, statuses only when known. Unknown serials, issuers not held, nonces, extensions and oversized
 /// requests leave every table as it was.
+/// <para>
+/// While <see cref="StatusCacheTrust"/> withholds trust (this node may have missed another node's revocation), the cache
+/// answers nothing and keeps nothing: every request is read from the database and signed afresh. Losing trust empties it.
+/// </para>
 /// </remarks>
 public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
 {
@@ -52,9 +56,13 @@ public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
     // Known statuses (good or revoked; never unknown, which may change when the serial is issued), so requests that
     // must be signed afresh (nonces) do not each query the database. The remaining 2/16 of the budget.
     private readonly ByteBoundedMap<(string Issuer, SerialNumber Serial), RevocationStatus> _statuses;
+    private readonly StatusCacheTrust _trust;
     private long _generation;
 
-    public OcspResponseCache(IOptions<OcspOptions> options, ILogger<OcspResponseCache>? logger = null)
+    /// <param name="options">The <c>Ocsp</c> options (<see cref="OcspOptions.CacheMaxBytes"/>).</param>
+    /// <param name="logger">Where a retired setting is reported.</param>
+    /// <param name="trust">Whether the cache may answer; always when not given (one node alone).</param>
+    public OcspResponseCache(IOptions<OcspOptions> options, ILogger<OcspResponseCache>? logger = null, StatusCacheTrust? trust = null)
     {
         var maxBytes = options.Value.CacheMaxBytes;
         if (options.Value.CacheCapacity is { } retired && logger is not null)
@@ -70,6 +78,8 @@ public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
         _replies = new ByteBoundedMap<OcspCacheKey, Entry>(replyBytes);
         _keysByRequest = new ByteBoundedMap<byte[], OcspCacheKey>(requestBytes, RequestBytesComparer.Instance);
         _statuses = new ByteBoundedMap<(string Issuer, SerialNumber Serial), RevocationStatus>(maxBytes - replyBytes - requestBytes);
+        _trust = trust ?? new StatusCacheTrust(trustedAtStart: true);
+        _trust.RegisterCache(Clear);
     }
 
     /// <summary>Rows and estimated bytes of each table (<c>replies</c>, <c>requests</c>, <c>statuses</c>), for the metrics gauges.</summary>
@@ -80,19 +90,29 @@ public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
         new("statuses", _statuses.Count, _statuses.Bytes, _statuses.MaxBytes, _statuses.Evictions),
     ];
 
-    /// <summary>A status seen before and not invalidated since.</summary>
-    public bool TryGetStatus(string issuerFingerprint, SerialNumber serial, out RevocationStatus status) =>
-        _statuses.TryGetValue((issuerFingerprint, serial), out status);
+    /// <summary>A status seen before and not invalidated since (none while the cache is not trusted).</summary>
+    public bool TryGetStatus(string issuerFingerprint, SerialNumber serial, out RevocationStatus status)
+    {
+        if (!_trust.IsTrusted)
+        {
+            status = default!;
+            return false;
+        }
+        return _statuses.TryGetValue((issuerFingerprint, serial), out status);
+    }
 
-    /// <summary>Keeps a good or revoked status unless the cache was invalidated since <paramref name="generation"/> was read.</summary>
+    /// <summary>
+    /// Keeps a good or revoked status unless the cache was invalidated since <paramref name="generation"/> was read, or
+    /// is not trusted.
+    /// </summary>
     public void AddStatus(string issuerFingerprint, SerialNumber serial, RevocationStatus status, long generation)
     {
-        if (status.State == RevocationState.Unknown)
+        if (status.State == RevocationState.Unknown || !_trust.IsTrusted)
         {
             return;
         }
         _statuses.Set((issuerFingerprint, serial), status, StatusRowBytes);
-        if (Volatile.Read(ref _generation) != generation)
+        if (Volatile.Read(ref _generation) != generation || !_trust.IsTrusted)
         {
             _statuses.Remove((issuerFingerprint, serial));
         }
@@ -101,7 +121,7 @@ public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
     /// <summary>A fresh reply for a request whose exact bytes were answered before.</summary>
     public bool TryGetByRequest(ReadOnlySpan<byte> requestDer, DateTimeOffset now, out Entry entry)
     {
-        if (_keysByRequest.TryGetValue(requestDer, out var key))
+        if (_trust.IsTrusted && _keysByRequest.TryGetValue(requestDer, out var key))
         {
             return TryGet(key, now, out entry);
         }
@@ -116,7 +136,7 @@ public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
     /// </summary>
     public void RememberRequest(ReadOnlySpan<byte> requestDer, OcspCacheKey key)
     {
-        if (requestDer.IsEmpty || requestDer.Length > OcspResponder.MaxPlainRequestOctets || !_replies.ContainsKey(key))
+        if (requestDer.IsEmpty || requestDer.Length > OcspResponder.MaxPlainRequestOctets || !_trust.IsTrusted || !_replies.ContainsKey(key))
         {
             return;
         }
@@ -126,11 +146,11 @@ public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
     /// <summary>Read before building a response; pass to <see cref="Add"/> so a response built across an invalidation is not kept.</summary>
     public long Generation => Volatile.Read(ref _generation);
 
-    /// <summary>A cached reply that is still fresh: more than a tenth of its validity before nextUpdate.</summary>
+    /// <summary>A cached reply that is still fresh: more than a tenth of its validity before nextUpdate (none while not trusted).</summary>
     public bool TryGet(OcspCacheKey key, DateTimeOffset now, out Entry entry)
     {
         entry = null!;
-        if (!_replies.TryGetValue(key, out var found))
+        if (!_trust.IsTrusted || !_replies.TryGetValue(key, out var found))
         {
             return false;
         }
@@ -146,13 +166,17 @@ public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
     }
 
     /// <summary>
-    /// Keeps a reply unless the cache was invalidated since <paramref name="generation"/> was read; the entry (with its
-    /// ETag) is returned either way.
+    /// Keeps a reply unless the cache was invalidated since <paramref name="generation"/> was read, or is not trusted;
+    /// the entry (with its ETag) is returned either way.
     /// </summary>
     public Entry Add(OcspCacheKey key, OcspReply reply, long generation)
     {
         var entry = new Entry(reply, $"\"{Convert.ToHexString(SHA256.HashData(reply.Der).AsSpan(0, 16))}\"");
-        if (_replies.Set(key, entry, reply.Der.Length + ReplyRowOverhead) && Volatile.Read(ref _generation) != generation)
+        if (!_trust.IsTrusted)
+        {
+            return entry;
+        }
+        if (_replies.Set(key, entry, reply.Der.Length + ReplyRowOverhead) && (Volatile.Read(ref _generation) != generation || !_trust.IsTrusted))
         {
             _replies.Remove(key, entry); // an invalidation raced with the build: do not keep it
         }

@@ -23,12 +23,14 @@ public sealed record RevokeCertificate(string Serial, string? Reason, DateTimeOf
 /// <summary>
 /// Marks the certificate revoked, then before answering reports the change through <see cref="ICertificateStatusChanges"/>,
 /// which drops its cached OCSP responses and waits for a CRL that lists it: when this returns, both OCSP and the CRL
-/// already say "revoked".
+/// already say "revoked". The other nodes sharing the database hear of it through an announcement made inside the
+/// revoking transaction (<see cref="CertificateStatusAnnouncements"/>): sent if and only if the revocation commits.
 /// </summary>
 public sealed partial class RevokeCertificateHandler(
     PkiDbContext db,
     AuditTrail audit,
     ICertificateStatusChanges statusChanges,
+    CertificateStatusAnnouncements announcements,
     TimeProvider time,
     PkiMetrics metrics,
     ILogger<RevokeCertificateHandler> logger)
@@ -72,6 +74,7 @@ public sealed partial class RevokeCertificateHandler(
             throw new ConflictException($"Certificate {serial.Hex} was already revoked at {record.RevokedAt:O} ({record.RevocationReason}).");
         }
         await audit.AppendAsync(new AuditEntry(audit.CurrentApiKeyActor, "certificate.revoke", serial.Hex, Success: true, $"reason {reasonName}, subject {record.Subject}"), cancellationToken);
+        await announcements.AnnounceAsync(db, record.IssuerFingerprint, serial, cancellationToken); // delivered at commit, dropped on rollback
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
