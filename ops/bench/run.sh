@@ -4,7 +4,11 @@
 # responder, raw .NET P-256 signing, in-process issuance), and prints one table: target, figure, PASS/FAIL.
 # It stops everything it started.
 #
-#   ops/bench/run.sh          full run (about 3 minutes; needs wrk, ab, openssl, curl, jq, python3)
+# The rows of issue 11 (PostgreSQL) run against nodes on a throwaway PostgreSQL cluster the script starts itself
+# (Debian's postgresql: initdb into a temporary directory, a free loopback port, stopped and deleted at the end);
+# without PostgreSQL those rows are skipped (under CI=true the run fails).
+#
+#   ops/bench/run.sh          full run (about 5 minutes; needs wrk, ab, openssl, curl, jq, python3, postgresql)
 #   ops/bench/run.sh smoke    a few seconds per step, no targets judged (CI runs this)
 set -euo pipefail
 mode="${1:-full}"
@@ -12,9 +16,9 @@ cd "$(dirname "$0")/../.."
 root="$PWD"
 
 if [ "$mode" = smoke ]; then
-  wrk_time=2s; enroll_seconds=3; enroll_warm_seconds=1; enroll_clients=8; ab_requests=500; speed_seconds=1
+  wrk_time=2s; enroll_seconds=3; enroll_warm_seconds=1; enroll_clients=8; ab_requests=500; speed_seconds=1; cluster_revocations=20
 else
-  wrk_time=10s; enroll_seconds=30; enroll_warm_seconds=15; enroll_clients=32; ab_requests=5000; speed_seconds=3
+  wrk_time=10s; enroll_seconds=30; enroll_warm_seconds=15; enroll_clients=32; ab_requests=5000; speed_seconds=3; cluster_revocations=200
 fi
 
 for tool in wrk ab openssl curl jq python3 dotnet; do
@@ -23,12 +27,17 @@ done
 
 work="$(mktemp -d /tmp/pki-bench.XXXXXX)"
 pids=()
+pg_root=""; pg_bin=""; as_postgres=()
 cleanup() {
   # SIGKILL, children first: OpenSSL's responder with -multi does not stop its workers on SIGTERM.
   for pid in "${pids[@]}"; do
     pkill -KILL -P "$pid" 2>/dev/null || true
     kill -KILL "$pid" 2>/dev/null || true
   done
+  if [ -n "$pg_root" ]; then
+    "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$pg_root/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$pg_root"
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -147,6 +156,99 @@ enroll_created=$(awk -F= '/enroll_created/ {print $2}' "$work/enroll.log")
 enroll_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/enroll.log")
 enroll_rps=$(awk -v n="$enroll_created" -v s="$enroll_elapsed" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
 
+# Issue 11: the same enrollment against one node on PostgreSQL (same machine), cached OCSP on that node against the
+# SQLite one, and revoke on node A -> OCSP revoked on node B.
+pg_enroll_rps=""; pg_enroll_p99=""; pg_enroll_committed=0; pg_enroll_created=0; pg_rows=""; pg_post_rps=""; sqlite_post_rps=""
+cluster_p50=""; cluster_p99=""; cluster_max=""; cluster_count=0; cluster_never=""
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+[ -n "$pg_bin" ] || { command -v initdb >/dev/null && pg_bin=$(dirname "$(command -v initdb)"); } || true
+if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+  echo "== PostgreSQL rows skipped: no initdb in /usr/lib/postgresql/*/bin or on PATH (apt-get install postgresql)"
+  [ "${CI:-}" != true ] || { echo "CI=true and PostgreSQL is missing"; exit 1; }
+else
+  echo "== PostgreSQL: a throwaway cluster ($pg_bin)"
+  pg_root="$(mktemp -d /tmp/pki-bench-pg.XXXXXX)"
+  # PostgreSQL refuses to run as root: as root, the cluster belongs to the postgres user.
+  if [ "$(id -u)" = 0 ]; then chown postgres: "$pg_root"; as_postgres=(runuser -u postgres --); fi
+  "${as_postgres[@]}" "$pg_bin/initdb" -D "$pg_root/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$work/initdb.log" 2>&1 \
+    || { cat "$work/initdb.log"; exit 1; }
+  pg_port=$(free_port)
+  # Durability as shipped (fsync and synchronous_commit on), as SQLite's synchronous=FULL on the same disk.
+  "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$pg_root/data" -l "$pg_root/server.log" -w -t 60 \
+    -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $pg_root -c max_connections=200" start >/dev/null \
+    || { cat "$pg_root/server.log"; exit 1; }
+  psql_run() { "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qAt "$@"; }
+  psql_run -d postgres -c "CREATE DATABASE pki_bench" >/dev/null
+  pg_cs="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=pki_bench;Maximum Pool Size=50"
+
+  start_pg_node() { # name -> sets node_base; same settings as the SQLite service above (not in $(...): pids+= must stick)
+    local name="$1" port; port=$(free_port)
+    node_base="http://127.0.0.1:$port"
+    dotnet "$api_dll" --urls "$node_base" --Pki:DataDirectory="$work/$name" --Pki:PublicBaseUrl="$node_base" --Pki:KeyPassphrase=bench \
+      --Admin:BootstrapApiKey="$key" --Pki:MtlsUrl= --Database:Provider=Postgres --ConnectionStrings:Pki="$pg_cs" \
+      --RateLimits:PublicPerSecond=100000000 --RateLimits:EnrollmentPerMinute=100000000 \
+      --Logging:LogLevel:Default=Warning >"$work/$name.log" 2>&1 &
+    local pid=$!; pids+=("$pid"); disown "$pid"
+    for _ in $(seq 1 240); do curl -fs "$node_base/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+    curl -fs "$node_base/health/ready" >/dev/null || { cat "$work/$name.log" >&2; exit 1; }
+  }
+  enroll_client() { # base dir: enrolls CN=bench-ocsp there, writes dir/client.pem, dir/ca.pem, dir/req.der, dir/post.lua
+    local node_base="$1" dir="$2" token
+    mkdir -p "$dir"
+    token=$(curl -fs -X POST "$node_base/api/v1/enrollment-tokens" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d '{"commonName":"bench-ocsp"}' | jq -r .token)
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/client.key" -subj /CN=bench-ocsp -out "$dir/client.csr" 2>/dev/null
+    jq -n --rawfile csr "$dir/client.csr" '{csr: $csr}' | curl -fs -X POST "$node_base/api/v1/enroll" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d @- | jq -r .certificate >"$dir/client.pem"
+    curl -fs "$node_base/pki/ca.pem" >"$dir/ca.pem"
+    openssl ocsp -issuer "$dir/ca.pem" -cert "$dir/client.pem" -no_nonce -reqout "$dir/req.der" >/dev/null 2>&1
+    printf 'local f = io.open("%s", "rb"); wrk.body = f:read("*all"); f:close()\nwrk.method = "POST"; wrk.headers["Content-Type"] = "application/ocsp-request"\n' "$dir/req.der" >"$dir/post.lua"
+  }
+
+  echo "== enrollment on PostgreSQL, one node: wrk -t2 -c$enroll_clients -d${enroll_seconds}s (after a ${enroll_warm_seconds}s warm-up), as above"
+  start_pg_node pg-a; pg_a=$node_base
+  mkdir -p "$work/pg-serials-warm" "$work/pg-serials"
+  dotnet "$bench_dll" enroll-seed "postgres:$pg_cs" $(( enroll_warm_seconds * 4000 )) "$work/pg-tokens-warm" "$work/pg-bodies" >/dev/null
+  dotnet "$bench_dll" enroll-seed "postgres:$pg_cs" $(( enroll_seconds * 4000 )) "$work/pg-tokens" "$work/pg-bodies" >/dev/null
+  wrk -t2 -c"$enroll_clients" -d"${enroll_warm_seconds}s" -s ops/bench/enroll.lua "$pg_a" -- "$work/pg-tokens-warm" "$work/pg-bodies" "$work/pg-serials-warm" 2 >/dev/null 2>&1 || true
+  pg_enroll_out=$(wrk -t2 -c"$enroll_clients" -d"${enroll_seconds}s" --latency -s ops/bench/enroll.lua "$pg_a" -- "$work/pg-tokens" "$work/pg-bodies" "$work/pg-serials" 2 2>&1)
+  echo "$pg_enroll_out" >>"$work/wrk.log"
+  pg_non2xx=$(echo "$pg_enroll_out" | awk '/Non-2xx/ {print $4}')
+  [ -z "$pg_non2xx" ] || echo "   warning: $pg_non2xx enrollments refused on PostgreSQL"
+  pg_enroll_elapsed=$(echo "$pg_enroll_out" | awk '/requests in/ {v=$4; sub(/,$/,"",v); if (v ~ /ms$/) {sub(/ms/,"",v); v=v/1000} else {sub(/s$/,"",v)}; print v}')
+  pg_enroll_p99=$(echo "$pg_enroll_out" | awk '$1=="99%" {print $2}')
+  dotnet "$bench_dll" enroll-check "postgres:$pg_cs" "$work/pg-serials" >"$work/pg-enroll.log" || true
+  grep -v RESULT "$work/pg-enroll.log" || true
+  pg_enroll_created=$(awk -F= '/enroll_created/ {print $2}' "$work/pg-enroll.log")
+  pg_enroll_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/pg-enroll.log")
+  pg_enroll_rps=$(awk -v n="$pg_enroll_created" -v s="$pg_enroll_elapsed" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
+  # The rows themselves, counted after the run: one per 201 of both runs (warm-up and measured), plus the enrollments
+  # still in flight when wrk stopped (committed, their answers dropped by wrk): at most one per connection per run.
+  pg_rows=$(psql_run -d pki_bench -c 'SELECT COUNT(*) FROM "Certificates" WHERE "CommonName" = '"'bench-load'")
+  pg_answered=$(cat "$work"/pg-serials-warm/* "$work"/pg-serials/* 2>/dev/null | grep -c . || true)
+  pg_rows_ok=$(( pg_rows >= pg_answered && pg_rows <= pg_answered + 2 * enroll_clients ? 1 : 0 ))
+  echo "   PostgreSQL: $pg_enroll_created answered 201 in the measured run ($pg_enroll_rps/s); $pg_rows certificate rows for $pg_answered answers of 201 (warm-up included; the rest were in flight when wrk stopped)"
+
+  echo "== cached OCSP: the PostgreSQL node against the SQLite one, wrk -t2 -c32 -d$wrk_time, alternating (ABBA)"
+  enroll_client "$pg_a" "$work/pg-ocsp"
+  wrk_rps() { wrk -t2 -c32 -d"$1" -s "$3" "$2/ocsp" 2>&1 | awk '/Requests\/sec/ {printf "%d", $2}'; }
+  wrk_rps 2s "$pg_a" "$work/pg-ocsp/post.lua" >/dev/null  # warm-up of the PostgreSQL node's OCSP path
+  s1=$(wrk_rps "$wrk_time" "$base" "$work/post.lua"); p1=$(wrk_rps "$wrk_time" "$pg_a" "$work/pg-ocsp/post.lua")
+  p2=$(wrk_rps "$wrk_time" "$pg_a" "$work/pg-ocsp/post.lua"); s2=$(wrk_rps "$wrk_time" "$base" "$work/post.lua")
+  sqlite_post_rps=$(( (s1 + s2) / 2 )); pg_post_rps=$(( (p1 + p2) / 2 ))
+  echo "   SQLite $s1/s, $s2/s; PostgreSQL $p1/s, $p2/s"
+
+  echo "== revoke on node A -> OCSP revoked on node B ($cluster_revocations revocations, two nodes on one PostgreSQL database)"
+  start_pg_node pg-b; pg_b=$node_base
+  dotnet "$bench_dll" enroll-seed "postgres:$pg_cs" "$cluster_revocations" "$work/cluster-tokens" "$work/cluster-bodies" >/dev/null
+  curl -fs "$pg_a/pki/ca.pem" >"$work/pg-ca.pem"
+  openssl ocsp -issuer "$work/pg-ca.pem" -serial 0x1 -no_nonce -reqout "$work/cluster-template.der" >/dev/null 2>&1
+  python3 ops/bench/cluster-visibility.py "$pg_a" "$pg_b" "$key" "$work/cluster-tokens" "$work/cluster-bodies" "$work/cluster-template.der" "$cluster_revocations" \
+    >"$work/cluster.log" 2>&1 || cat "$work/cluster.log"
+  grep -v RESULT "$work/cluster.log" | sed 's/^/   /' || true
+  cluster_p50=$(awk -F= '/cluster_ocsp_p50_ms/ {print $2}' "$work/cluster.log"); cluster_p99=$(awk -F= '/cluster_ocsp_p99_ms/ {print $2}' "$work/cluster.log")
+  cluster_max=$(awk -F= '/cluster_ocsp_max_ms/ {print $2}' "$work/cluster.log"); cluster_count=$(awk -F= '/cluster_ocsp_count/ {print $2}' "$work/cluster.log")
+  cluster_never=$(awk -F= '/cluster_ocsp_never/ {print $2}' "$work/cluster.log")
+fi
+
 echo "== revocation to visibility (kept-alive connections, so no process start is counted)"
 python3 ops/bench/visibility.py "$base" "$key" "$serial" "$work/req.der" >"$work/visibility.log" || cat "$work/visibility.log"
 ocsp_ms=$(awk -F= '/ocsp_ms/ {print $2}' "$work/visibility.log"); crl_ms=$(awk -F= '/crl_ms/ {print $2}' "$work/visibility.log")
@@ -188,4 +290,13 @@ printf '%-62s %-28s %s\n' "4. revoke -> CRL lists serial < 1 s (small database)"
 printf '%-62s %-28s %s\n' "6. expiry scan over 1,000,000 certificates < 1 s" "$scan_ms ms" "$( [ "$scan_ms" = - ] && echo - || judge "$scan_ms" 'v < 1000')"
 printf '%-62s %-28s %s\n' "7. idle working set < 150 MB" "$idle_rss_mb MB" "$(judge "$idle_rss_mb" 'v < 150')"
 printf '%-62s %-28s %s\n' "7. peak working set under load < 400 MB" "$peak_rss_mb MB" "$(judge "$peak_rss_mb" 'v < 400')"
+if [ -n "$pg_enroll_rps" ]; then
+  pg_enroll_ratio=$(ratio "$pg_enroll_rps" "$enroll_rps"); pg_ocsp_ratio=$(ratio "$pg_post_rps" "$sqlite_post_rps")
+  pg_all_committed=$(( ${pg_enroll_committed:-0} == 1 && pg_rows_ok == 1 ? 1 : 0 ))
+  printf '%-62s %-28s %s\n' "11. enrollment on PostgreSQL >= 80% of SQLite, 1 node, all committed" "$pg_enroll_rps/s vs $enroll_rps/s = $pg_enroll_ratio (p99 $pg_enroll_p99), committed=$pg_all_committed" "$(judge "$pg_enroll_ratio" "v >= 0.80 && $pg_all_committed == 1 && ${enroll_committed:-0} == 1")"
+  printf '%-62s %-28s %s\n' "11. revoke on A -> OCSP revoked on B, p99 < 100 ms (${cluster_count:-0} of $cluster_revocations)" "p50 ${cluster_p50:-?} ms, p99 ${cluster_p99:-never} ms, max ${cluster_max:-?} ms" "$(judge "${cluster_p99:-999999}" "v < 100 && ${cluster_never:-1} == 0")"
+  printf '%-62s %-28s %s\n' "11. cached OCSP on a PostgreSQL node = SQLite's (>= 0.9, ABBA)" "$pg_post_rps/s vs $sqlite_post_rps/s = $pg_ocsp_ratio" "$(judge "$pg_ocsp_ratio" 'v >= 0.90')"
+else
+  printf '%-62s %-28s %s\n' "11. PostgreSQL rows" "skipped: no PostgreSQL" "-"
+fi
 echo "(target 5, CRL with 1,000,000 entries, and target 4 at 1,000,000 certificates: dotnet $bench_dll crl-build / revocation-visibility)"

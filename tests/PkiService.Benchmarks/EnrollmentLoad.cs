@@ -4,9 +4,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using System.Data.Common;
 using System.Text;
 using Microsoft.Data.Sqlite;
-using PkiService.Persistence;
+using Npgsql;
 using PkiService.Persistence.Sqlite;
 
 namespace PkiService.Benchmarks;
@@ -15,6 +16,10 @@ namespace PkiService.Benchmarks;
 /// Enrollment end to end against a running service: HTTP, token check, CSR verify, sign, commit to SQLite.
 /// Tokens are seeded straight into the service's database (their secrets hashed as the service stores them) so
 /// the measured window holds only enrollments; afterwards every 201 is checked against a committed row.
+/// <para>
+/// The database is named by a data directory (SQLite: its <c>pki.db</c>) or, for a node on PostgreSQL, by the node's
+/// Npgsql connection string (<c>postgres:Host=...;Database=...</c>), so one run can compare both providers.
+/// </para>
 /// </summary>
 public static class EnrollmentLoad
 {
@@ -89,16 +94,17 @@ public static class EnrollmentLoad
     public static async Task<int> CheckExternalLoadAsync(string dataDirectory, string serialsDirectory)
     {
         var serials = Directory.EnumerateFiles(serialsDirectory).SelectMany(File.ReadLines).Where(l => l.Length > 0).ToList();
-        await using var connection = new SqliteConnection(SqliteDatabase.ConnectionString(dataDirectory));
-        await connection.OpenAsync();
+        await using var connection = await OpenAsync(dataDirectory);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM Certificates WHERE SerialNumber = $serial";
-        var parameter = command.Parameters.Add("$serial", SqliteType.Text);
+        command.CommandText = "SELECT COUNT(*) FROM \"Certificates\" WHERE \"SerialNumber\" = @serial";
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "serial";
+        command.Parameters.Add(parameter);
         var missing = 0;
         foreach (var serial in serials)
         {
             parameter.Value = serial;
-            if ((long)(await command.ExecuteScalarAsync())! != 1)
+            if (Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture) != 1)
             {
                 missing++;
             }
@@ -113,23 +119,46 @@ public static class EnrollmentLoad
     private static async Task<(string Run, string[] Secrets)> SeedTokensAsync(string dataDirectory, int count)
     {
         var secrets = new string[count];
-        await using var connection = new SqliteConnection(SqliteDatabase.ConnectionString(dataDirectory));
-        await connection.OpenAsync();
-        await using var transaction = connection.BeginTransaction();
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO EnrollmentTokens (Id, SecretHash, CommonName, SubjectAltNames, Profile, CreatedAt, ExpiresAt)
-            VALUES ($id, $hash, 'bench-load', '[]', 'client', $now, $expires)
-            """;
-        var id = command.Parameters.Add("$id", SqliteType.Text);
-        var hash = command.Parameters.Add("$hash", SqliteType.Blob);
-        var now = DateTime.UtcNow;
-        command.Parameters.AddWithValue("$now", now.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture));
-        command.Parameters.AddWithValue("$expires", now.AddHours(2).ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture));
         var run = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
         for (var i = 0; i < count; i++)
         {
             secrets[i] = $"pki_et_bench_{run}_{i}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}";
+        }
+        await using var connection = await OpenAsync(dataDirectory);
+        var now = DateTime.UtcNow;
+        if (connection is NpgsqlConnection npgsql)
+        {
+            // COPY: one round trip for all rows (an INSERT per row costs a round trip each).
+            await using var copy = await npgsql.BeginBinaryImportAsync(
+                """COPY "EnrollmentTokens" ("Id", "SecretHash", "CommonName", "SubjectAltNames", "Profile", "CreatedAt", "ExpiresAt") FROM STDIN (FORMAT BINARY)""");
+            for (var i = 0; i < count; i++)
+            {
+                await copy.StartRowAsync();
+                await copy.WriteAsync($"bench-{run}-{i}", NpgsqlTypes.NpgsqlDbType.Text);
+                await copy.WriteAsync(SHA256.HashData(Encoding.UTF8.GetBytes(secrets[i])), NpgsqlTypes.NpgsqlDbType.Bytea);
+                await copy.WriteAsync("bench-load", NpgsqlTypes.NpgsqlDbType.Text);
+                await copy.WriteAsync(Array.Empty<string>(), NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text);
+                await copy.WriteAsync("client", NpgsqlTypes.NpgsqlDbType.Text);
+                await copy.WriteAsync(now, NpgsqlTypes.NpgsqlDbType.TimestampTz);
+                await copy.WriteAsync(now.AddHours(2), NpgsqlTypes.NpgsqlDbType.TimestampTz);
+            }
+            await copy.CompleteAsync();
+            return (run, secrets);
+        }
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        // SQLite keeps the names as JSON text and the times as text.
+        command.CommandText = """
+            INSERT INTO EnrollmentTokens (Id, SecretHash, CommonName, SubjectAltNames, Profile, CreatedAt, ExpiresAt)
+            VALUES (@id, @hash, 'bench-load', '[]', 'client', @now, @expires)
+            """;
+        var id = Parameter(command, "id", null);
+        var hash = Parameter(command, "hash", null);
+        Parameter(command, "now", now.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture));
+        Parameter(command, "expires", now.AddHours(2).ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture));
+        for (var i = 0; i < count; i++)
+        {
             id.Value = $"bench-{run}-{i}";
             hash.Value = SHA256.HashData(Encoding.UTF8.GetBytes(secrets[i]));
             await command.ExecuteNonQueryAsync();
@@ -141,11 +170,38 @@ public static class EnrollmentLoad
     /// <summary>Certificates committed for this run's tokens (whose ids start with bench-{run}-).</summary>
     private static async Task<long> CountCommittedAsync(string dataDirectory, string run)
     {
-        await using var connection = new SqliteConnection(SqliteDatabase.ConnectionString(dataDirectory));
-        await connection.OpenAsync();
+        await using var connection = await OpenAsync(dataDirectory);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM Certificates c JOIN EnrollmentTokens t ON t.Id = c.EnrollmentTokenId WHERE t.Id LIKE $prefix AND t.UsedAt IS NOT NULL";
-        command.Parameters.AddWithValue("$prefix", $"bench-{run}-%");
-        return (long)(await command.ExecuteScalarAsync())!;
+        command.CommandText = """
+            SELECT COUNT(*) FROM "Certificates" c JOIN "EnrollmentTokens" t ON t."Id" = c."EnrollmentTokenId"
+            WHERE t."Id" LIKE @prefix AND t."UsedAt" IS NOT NULL
+            """;
+        Parameter(command, "prefix", $"bench-{run}-%");
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The prefix that names a PostgreSQL database instead of a data directory.</summary>
+    public const string PostgresPrefix = "postgres:";
+
+    /// <summary>
+    /// Opens the service's database: <c>postgres:&lt;Npgsql connection string&gt;</c> for a node on PostgreSQL, else the
+    /// SQLite file in the data directory <paramref name="database"/>.
+    /// </summary>
+    private static async Task<DbConnection> OpenAsync(string database)
+    {
+        DbConnection connection = database.StartsWith(PostgresPrefix, StringComparison.Ordinal)
+            ? new NpgsqlConnection(database[PostgresPrefix.Length..])
+            : new SqliteConnection(SqliteDatabase.ConnectionString(database));
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    private static DbParameter Parameter(DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+        return parameter;
     }
 }

@@ -11,6 +11,8 @@ using PkiService.Benchmarks;
 //   enroll-load <url> <data-dir> [clients] [seconds] enrollment end to end against a running service, from a .NET client
 //   enroll-seed <data-dir> <count> <tokens-file> <bodies-file>   tokens and CSR bodies for ops/bench/enroll.lua (wrk)
 //   enroll-check <data-dir> <serials-dir>            every serial wrk was answered with is a committed certificate
+//                                                    (enroll-load/-seed/-check: "postgres:<Npgsql connection string>" in
+//                                                    place of <data-dir> for a node on PostgreSQL)
 //   ocsp-cache-memory [rows]                         the OCSP cache's per-row byte estimates against the heap its rows keep (default 50,000)
 //   bdn [BenchmarkDotNet arguments]                  the in-process BenchmarkDotNet suite, e.g. bdn --filter '*Ocsp*'
 var command = args.FirstOrDefault() ?? "expiry-scan";

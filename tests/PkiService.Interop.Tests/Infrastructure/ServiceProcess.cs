@@ -46,6 +46,9 @@ public sealed class ServiceProcess : IAsyncLifetime
 
     public PkiApiClient Api { get; private set; } = null!;
 
+    /// <summary>The operating-system id of the running service process (null when it is not running).</summary>
+    public int? ProcessId => _process is { HasExited: false } running ? running.Id : null;
+
     /// <summary>What the service printed so far, for assertion messages (with the command line, which holds secrets).</summary>
     public string Log => _process?.Describe() ?? "(not started)";
 

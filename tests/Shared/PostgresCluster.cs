@@ -4,14 +4,15 @@ using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
 
-namespace PkiService.Api.Tests.Support;
+namespace PkiService.Tests.Shared;
 
 /// <summary>
 /// A throwaway PostgreSQL cluster for the tests: <c>initdb</c> into a temporary directory (as the <c>postgres</c> user
 /// when the tests run as root, since PostgreSQL refuses to run as root), started on a free loopback port with its
 /// socket in that directory, trust authentication, fsync off; stopped and deleted when the test process exits.
 /// <see cref="Shared"/> serves most tests, one fresh database each; a test that stops the server starts its own.
-/// Missing PostgreSQL binaries fail the test under <c>CI=true</c> and skip it otherwise.
+/// Missing PostgreSQL binaries fail the test under <c>CI=true</c> and skip it otherwise. Compiled into the API tests
+/// and the interop tests (linked source file), whose service processes connect to it over TCP like any other client.
 /// </summary>
 public sealed class PostgresCluster : IDisposable
 {
