@@ -9,16 +9,28 @@ namespace PkiService.Tests.Shared;
 /// </summary>
 public sealed class WebhookReceiver : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly HttpListener _listener;
     private readonly ConcurrentQueue<(int Status, string? Location)> _script = new();
     private readonly CancellationTokenSource _stop = new();
 
     public WebhookReceiver()
     {
-        var port = FreePort();
-        Url = $"http://127.0.0.1:{port}/hooks/pki/";
-        _listener.Prefixes.Add(Url);
-        _listener.Start();
+        // A free port can be taken by another test process between the probe and Start: probe again then.
+        for (var attempt = 1; ; attempt++)
+        {
+            Url = $"http://127.0.0.1:{FreePort()}/hooks/pki/";
+            _listener = new HttpListener();
+            _listener.Prefixes.Add(Url);
+            try
+            {
+                _listener.Start();
+                break;
+            }
+            catch (HttpListenerException) when (attempt < 10)
+            {
+                _listener.Close();
+            }
+        }
         _ = Task.Run(LoopAsync);
     }
 
