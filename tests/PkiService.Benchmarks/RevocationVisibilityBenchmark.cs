@@ -49,7 +49,7 @@ public static class RevocationVisibilityBenchmark
                 TimeProvider.System,
                 new PkiMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), services, TimeProvider.System, NullLogger<PkiMetrics>.Instance),
                 PkiDatabaseRegistration.Create(null, directory),
-                new CrlBuilderLease(services.GetRequiredService<IServiceScopeFactory>(), Options.Create(new CrlOptions()), TimeProvider.System, NullLogger<CrlBuilderLease>.Instance),
+                new CrlBuilderLease(services.GetRequiredService<IServiceScopeFactory>(), Options.Create(new CrlOptions()), new NodeInstance(), TimeProvider.System, NullLogger<CrlBuilderLease>.Instance),
                 NullLogger<CrlPublisher>.Instance);
             var watch = Stopwatch.StartNew();
             await publisher.EnsurePublishedAfterAsync(CancellationToken.None);

@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
+using PkiService.Api.Infrastructure;
 using PkiService.Persistence;
 
 namespace PkiService.Api.Features.Crl;
@@ -14,7 +14,7 @@ namespace PkiService.Api.Features.Crl;
 /// another node may take over. What it publishes is fenced anyway (<see cref="DatabaseLeases.IsHeldAsync"/> in the
 /// publishing transaction).
 /// </remarks>
-public sealed partial class CrlBuilderLease(IServiceScopeFactory scopes, IOptions<CrlOptions> options, TimeProvider time, ILogger<CrlBuilderLease> logger)
+public sealed partial class CrlBuilderLease(IServiceScopeFactory scopes, IOptions<CrlOptions> options, NodeInstance node, TimeProvider time, ILogger<CrlBuilderLease> logger)
 {
     /// <summary>The lease's name in the <c>Leases</c> table.</summary>
     public const string Name = "crl-builder";
@@ -23,8 +23,8 @@ public sealed partial class CrlBuilderLease(IServiceScopeFactory scopes, IOption
     private long _generation; // 0: not held
     private long _deadline;   // TimeProvider timestamp
 
-    /// <summary>This node's holder id: host name, process id and a random part (two hosts in one process differ).</summary>
-    public string Holder { get; } = HolderId();
+    /// <summary>This node's holder id: its <see cref="NodeInstance"/> id, the one its status announcements carry too.</summary>
+    public string Holder { get; } = node.Id;
 
     /// <summary>The generation this node holds the lease at, or null when it does not hold it (or its local deadline passed).</summary>
     public long? Generation
@@ -133,12 +133,6 @@ public sealed partial class CrlBuilderLease(IServiceScopeFactory scopes, IOption
             LogLeaseLost(logger, Holder, _generation, reason);
             _generation = 0;
         }
-    }
-
-    private static string HolderId()
-    {
-        var id = $"{Environment.MachineName}/{Environment.ProcessId}/{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
-        return id.Length <= DatabaseLeases.MaxHolderLength ? id : id[^DatabaseLeases.MaxHolderLength..];
     }
 
     [LoggerMessage(EventId = 5003, EventName = "CrlBuilderLeaseAcquired", Level = LogLevel.Information,

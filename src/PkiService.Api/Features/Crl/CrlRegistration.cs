@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using PkiService.Api.Infrastructure;
 using PkiService.Api.Revocation;
 
@@ -18,6 +19,7 @@ public static class CrlRegistration
         services.AddSingleton<CrlPublisher>();
         services.AddCertificateStatusSubscriber<CrlPublisher>();
         services.AddClusterNotificationSubscriber<CrlPublisher>();
+        services.TryAddSingleton<NodeInstance>();
         services.AddSingleton<CrlBuilderLease>();
         services.AddHostedService<CrlRefreshJob>();
         services.AddHostedService<CrlClusterJob>();
