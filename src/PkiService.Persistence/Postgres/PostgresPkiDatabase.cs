@@ -52,6 +52,15 @@ public sealed class PostgresPkiDatabase : IPkiDatabase
         {
             throw new DatabaseConfigurationException($"{setting} names no Host; add 'Host=<server>' to it.");
         }
+        if (builder.MaxAutoPrepare == 0)
+        {
+            // The service repeats a few dozen statements (token look-up, the group commit's reads and writes, OCSP
+            // status reads): server-side prepared statements spare PostgreSQL parsing and planning them on every call,
+            // CPU the server shares with the node on small machines. Kept unless the connection string sets its own.
+            // https://www.npgsql.org/doc/prepare.html#automatic-preparation
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
         _connectionString = builder.ConnectionString;
         _where = $"host {builder.Host} port {builder.Port.ToString(CultureInfo.InvariantCulture)} database {builder.Database ?? builder.Username ?? "(default)"}";
     }
