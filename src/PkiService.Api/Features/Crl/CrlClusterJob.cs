@@ -38,7 +38,13 @@ public sealed partial class CrlClusterJob(
             {
                 delay = await RunOnceAsync(stoppingToken);
             }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
+            {
+                // Stopped mid-step (the database call was cancelled): an end, not a fault. Left to escape, it would be
+                // taken for a crashed background service, which stops the host when the job alone was stopped.
+                return;
+            }
+            catch (Exception exception)
             {
                 // The holder retries sooner than its renewal interval, so one failed renewal does not cost the lease;
                 // the lease lapses by itself if this goes on.
