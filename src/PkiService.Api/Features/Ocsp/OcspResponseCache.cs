@@ -57,6 +57,12 @@ public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
     // must be signed afresh (nonces) do not each query the database. The remaining 2/16 of the budget.
     private readonly ByteBoundedMap<(string Issuer, SerialNumber Serial), RevocationStatus> _statuses;
     private readonly StatusCacheTrust _trust;
+
+    // Taken to drop rows (then the generation moves on, once they are all gone) and to keep a row read under a given
+    // generation, so the two never interleave: a build that read its status before or during a drop finds the
+    // generation moved and keeps nothing; one that read it after the drop read the database after the change. Keeping
+    // happens only on a miss (next to a signature or a database read), so the lock is never on the cached path.
+    private readonly Lock _keeping = new();
     private long _generation;
 
     /// <param name="options">The <c>Ocsp</c> options (<see cref="OcspOptions.CacheMaxBytes"/>).</param>
@@ -111,10 +117,12 @@ public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
         {
             return;
         }
-        _statuses.Set((issuerFingerprint, serial), status, StatusRowBytes);
-        if (Volatile.Read(ref _generation) != generation || !_trust.IsTrusted)
+        lock (_keeping)
         {
-            _statuses.Remove((issuerFingerprint, serial));
+            if (StillCurrent(generation))
+            {
+                _statuses.Set((issuerFingerprint, serial), status, StatusRowBytes);
+            }
         }
     }
 
@@ -176,12 +184,19 @@ public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
         {
             return entry;
         }
-        if (_replies.Set(key, entry, reply.Der.Length + ReplyRowOverhead) && (Volatile.Read(ref _generation) != generation || !_trust.IsTrusted))
+        lock (_keeping)
         {
-            _replies.Remove(key, entry); // an invalidation raced with the build: do not keep it
+            if (StillCurrent(generation)) // else a drop raced with the build: do not keep it
+            {
+                _replies.Set(key, entry, reply.Der.Length + ReplyRowOverhead);
+            }
         }
         return entry;
     }
+
+    // Under _keeping. Trust is withdrawn before the caches are cleared (which moves the generation), so a row kept
+    // before the withdrawal is cleared and none is kept after it.
+    private bool StillCurrent(long generation) => Volatile.Read(ref _generation) == generation && _trust.IsTrusted;
 
     /// <summary>
     /// A status change (<see cref="ICertificateStatusChanges"/>) drops what is cached about the certificate, or everything
@@ -202,21 +217,27 @@ public sealed partial class OcspResponseCache : ICertificateStatusSubscriber
     /// <summary>Drops every cached reply and status about one certificate: called the moment its status changes.</summary>
     public void Invalidate(string issuerFingerprint, SerialNumber serial)
     {
-        Interlocked.Increment(ref _generation);
-        foreach (var hashAlgorithm in OcspResponder.CacheKeyHashAlgorithms)
+        lock (_keeping)
         {
-            _replies.Remove(new OcspCacheKey(issuerFingerprint, serial, hashAlgorithm));
+            foreach (var hashAlgorithm in OcspResponder.CacheKeyHashAlgorithms)
+            {
+                _replies.Remove(new OcspCacheKey(issuerFingerprint, serial, hashAlgorithm));
+            }
+            _statuses.Remove((issuerFingerprint, serial));
+            Interlocked.Increment(ref _generation);
         }
-        _statuses.Remove((issuerFingerprint, serial));
     }
 
     /// <summary>Drops everything, e.g. when a responder certificate is renewed.</summary>
     public void Clear()
     {
-        Interlocked.Increment(ref _generation);
-        _replies.Clear();
-        _keysByRequest.Clear();
-        _statuses.Clear();
+        lock (_keeping)
+        {
+            _replies.Clear();
+            _keysByRequest.Clear();
+            _statuses.Clear();
+            Interlocked.Increment(ref _generation);
+        }
     }
 
     [LoggerMessage(EventId = 6004, EventName = "OcspCacheCapacityIgnored", Level = LogLevel.Warning,
