@@ -32,10 +32,10 @@ public sealed partial class CertificateStatusAnnouncements(
     /// <summary>Longest payload accepted (a fingerprint, a 20-octet serial and a node id fit well within it).</summary>
     public const int MaxPayloadLength = 256;
 
-    /// <summary>Most status changes announced by other nodes whose CRL rebuild may run at once here.</summary>
-    public const int MaxChangesInFlight = 16;
-
-    private readonly SemaphoreSlim _inFlight = new(MaxChangesInFlight, MaxChangesInFlight);
+    // Other nodes' changes whose CRL follow-up has not started: at most one, the newest (see Follow).
+    private readonly Lock _followLock = new();
+    private CertificateStatusChange? _toFollow;
+    private bool _following;
 
     public string Channel => ChannelName;
 
@@ -84,52 +84,78 @@ public sealed partial class CertificateStatusAnnouncements(
     }
 
     /// <summary>
-    /// Another node's change: drop what is cached about it and rebuild the CRLs; this node's own are skipped. Returns once
-    /// the cached answers are dropped (the first, synchronous phase of <see cref="ICertificateStatusChanges.StatusChangedAsync"/>);
-    /// the CRL rebuild completes in the background, up to <see cref="MaxChangesInFlight"/> at once, so a burst of
-    /// revocations on other nodes is not handled one CRL build after another (concurrent builds are shared) and the
-    /// listening connection keeps being read (and pinged) meanwhile.
+    /// Another node's change (this node's own are skipped): what is cached about it is dropped before this returns,
+    /// whatever else is going on, and the CRLs follow in the background (<see cref="Follow"/>), so the listening
+    /// connection keeps being read (and pinged) while they are rebuilt.
     /// </summary>
-    public async Task NotifiedAsync(string payload, CancellationToken cancellationToken)
+    public Task NotifiedAsync(string payload, CancellationToken cancellationToken)
     {
         if (!TryParse(payload, out var issuer, out var serial, out var sender))
         {
             LogMalformed(logger, Printable(payload));
-            return;
+            return Task.CompletedTask;
         }
         if (string.Equals(sender, node.Id, StringComparison.Ordinal))
         {
-            return; // the revoking call already told this node's subscribers
+            return Task.CompletedTask; // the revoking call already told this node's subscribers
         }
         LogRemoteChange(logger, serial.Hex, issuer, sender);
-        await _inFlight.WaitAsync(cancellationToken);
-        Task change;
+        var change = CertificateStatusChange.Of(issuer, serial);
         try
         {
-            // Not cancellable, as in the revoke call: once a change is known, the CRLs must follow it.
-            change = statusChanges.StatusChangedAsync(issuer, serial, CancellationToken.None);
-        }
-        catch
-        {
-            _inFlight.Release();
-            throw;
-        }
-        _ = CompleteAsync(change, serial.Hex);
-    }
-
-    private async Task CompleteAsync(Task change, string serialNumber)
-    {
-        try
-        {
-            await change;
-        }
-        catch (Exception exception)
-        {
-            LogRemoteChangeFailed(logger, serialNumber, exception);
+            statusChanges.Drop(change); // a failure is logged by the listener; the CRLs follow regardless
         }
         finally
         {
-            _inFlight.Release();
+            Follow(change);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The CRLs follow other nodes' changes one rebuild at a time; changes heard meanwhile wait as one, the newest. That
+    /// loses nothing: announcements arrive in commit order, so a CRL built after the newest change committed lists the
+    /// earlier ones too (and the CRL builds themselves are shared, <see cref="Features.Crl.CrlPublisher"/>). A burst of
+    /// revocations elsewhere thus costs this node at most two rebuilds in a row and no memory beyond one change.
+    /// </summary>
+    private void Follow(CertificateStatusChange change)
+    {
+        lock (_followLock)
+        {
+            _toFollow = change;
+            if (_following)
+            {
+                return;
+            }
+            _following = true;
+        }
+        _ = Task.Run(FollowPendingAsync);
+    }
+
+    private async Task FollowPendingAsync()
+    {
+        while (true)
+        {
+            CertificateStatusChange change;
+            lock (_followLock)
+            {
+                if (_toFollow is not { } pending)
+                {
+                    _following = false;
+                    return;
+                }
+                change = pending;
+                _toFollow = null;
+            }
+            try
+            {
+                // Not cancellable, as in the revoke call: once a change is known, the CRLs must follow it.
+                await statusChanges.RebuildAsync(change, CancellationToken.None);
+            }
+            catch (Exception exception)
+            {
+                LogRemoteChangeFailed(logger, change.SerialNumber.Hex, exception);
+            }
         }
     }
 

@@ -24,6 +24,16 @@ public interface ICertificateStatusChanges
     /// cached and rebuilt everything from the database, so no stale <c>good</c> is served afterwards.
     /// </summary>
     Task AllStatusesMayHaveChangedAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The first half of a change on its own: every subscriber drops what it cached about it (in memory, quick), so
+    /// OCSP answers from the database from now on. For a caller that runs the rebuild later (<see cref="RebuildAsync"/>)
+    /// and must not keep a stale answer served meanwhile.
+    /// </summary>
+    void Drop(CertificateStatusChange change);
+
+    /// <summary>The second half: every subscriber rebuilds what lists the change (the CRLs). Call after <see cref="Drop"/>.</summary>
+    Task RebuildAsync(CertificateStatusChange change, CancellationToken cancellationToken);
 }
 
 /// <summary>Which statuses may have changed: one certificate, or (<see cref="All"/>) every certificate.</summary>
@@ -96,7 +106,15 @@ public sealed partial class CertificateStatusNotifier(IEnumerable<ICertificateSt
         return FanOutAsync(CertificateStatusChange.All, cancellationToken);
     }
 
-    private async Task FanOutAsync(CertificateStatusChange change, CancellationToken cancellationToken)
+    public void Drop(CertificateStatusChange change) => Throw(DropAll(change));
+
+    public async Task RebuildAsync(CertificateStatusChange change, CancellationToken cancellationToken) =>
+        Throw(await RebuildAllAsync(change, null, cancellationToken));
+
+    private async Task FanOutAsync(CertificateStatusChange change, CancellationToken cancellationToken) =>
+        Throw(await RebuildAllAsync(change, DropAll(change), cancellationToken));
+
+    private List<Exception>? DropAll(CertificateStatusChange change)
     {
         List<Exception>? failures = null;
         foreach (var subscriber in _subscribers)
@@ -110,6 +128,11 @@ public sealed partial class CertificateStatusNotifier(IEnumerable<ICertificateSt
                 (failures ??= []).Add(exception);
             }
         }
+        return failures;
+    }
+
+    private async Task<List<Exception>?> RebuildAllAsync(CertificateStatusChange change, List<Exception>? failures, CancellationToken cancellationToken)
+    {
         foreach (var subscriber in _subscribers)
         {
             try
@@ -121,6 +144,11 @@ public sealed partial class CertificateStatusNotifier(IEnumerable<ICertificateSt
                 (failures ??= []).Add(exception);
             }
         }
+        return failures;
+    }
+
+    private static void Throw(List<Exception>? failures)
+    {
         switch (failures)
         {
             case null:

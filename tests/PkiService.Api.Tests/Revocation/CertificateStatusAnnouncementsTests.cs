@@ -279,6 +279,77 @@ public sealed class CertificateStatusAnnouncementsTests(ITestOutputHelper output
         Assert.Equal(0, Replies(a));
     }
 
+    /// <summary>
+    /// A burst of other nodes' changes while the CRL follow-up is slow (a follower waits for the holder's CRL): every
+    /// change's cached answers are dropped the moment it is heard, and the follow-ups neither pile up nor hold the
+    /// listener: one runs, the burst waits as one (the newest), and nothing else is kept.
+    /// </summary>
+    [Fact]
+    public async Task Notified_BurstWhileRebuildIsSlow_EveryChangeDroppedAtOnce_RebuildsCoalesced()
+    {
+        using var factory = new PkiApiFactory();
+        var changes = new SlowRebuilds();
+        var announcements = new CertificateStatusAnnouncements(factory.Services.GetRequiredService<IPkiDatabase>(), new NodeInstance(), changes,
+            new StatusCacheTrust(trustedAtStart: true), Microsoft.Extensions.Logging.Abstractions.NullLogger<CertificateStatusAnnouncements>.Instance);
+        var issuer = new string('B', 64);
+        var serials = Enumerable.Range(1, 500).Select(i => SerialNumber.FromUnsignedBytes(BitConverter.GetBytes(i))).ToList();
+
+        for (var i = 0; i < serials.Count; i++)
+        {
+            var heard = announcements.NotifiedAsync(CertificateStatusAnnouncements.Format(issuer, serials[i], "another-node-1-00000000"), CancellationToken.None);
+            Assert.True(heard.IsCompleted); // the listener is never held
+            Assert.Equal(serials[i], changes.Dropped[^1].SerialNumber); // dropped before the call returned
+            if (i == 0)
+            {
+                await WaitForAsync(() => Task.FromResult(changes.Started.Count == 1), "the first follow-up starts");
+            }
+        }
+        Assert.Equal(serials[0], changes.Started.Single().SerialNumber);
+        Assert.Equal(serials.Count, changes.Dropped.Count);
+
+        changes.Release();
+        await WaitForAsync(() => Task.FromResult(changes.Finished == 2), "the waiting follow-up runs");
+        Assert.Equal([serials[0], serials[^1]], changes.Started.Select(c => c.SerialNumber));
+        await Task.Delay(200);
+        Assert.Equal(2, changes.Started.Count); // and nothing more
+
+        // Later changes start a follow-up again.
+        await announcements.NotifiedAsync(CertificateStatusAnnouncements.Format(issuer, serials[1], "another-node-1-00000000"), CancellationToken.None);
+        await WaitForAsync(() => Task.FromResult(changes.Finished == 3), "a later change is followed");
+    }
+
+    /// <summary>Records drops; rebuilds wait until released.</summary>
+    private sealed class SlowRebuilds : ICertificateStatusChanges
+    {
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _finished;
+
+        public List<CertificateStatusChange> Dropped { get; } = [];
+
+        public System.Collections.Concurrent.ConcurrentQueue<CertificateStatusChange> StartedQueue { get; } = new();
+
+        public List<CertificateStatusChange> Started => [.. StartedQueue];
+
+        public int Finished => Volatile.Read(ref _finished);
+
+        public void Release() => _released.TrySetResult();
+
+        public void Drop(CertificateStatusChange change) => Dropped.Add(change);
+
+        public async Task RebuildAsync(CertificateStatusChange change, CancellationToken cancellationToken)
+        {
+            StartedQueue.Enqueue(change);
+            await _released.Task;
+            Interlocked.Increment(ref _finished);
+        }
+
+        public Task StatusChangedAsync(string issuerFingerprint, SerialNumber serialNumber, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("not used by announcements");
+
+        public Task AllStatusesMayHaveChangedAsync(CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("not used by announcements");
+    }
+
     /// <summary>SQLite: nobody else to hear, so the caches are trusted from the start and the listener is in effect at once.</summary>
     [Fact]
     public async Task Sqlite_CachesTrustedFromTheStart_ListenerNeverLost()
