@@ -1,0 +1,65 @@
+namespace PkiService.AspNetCore;
+
+/// <summary>How revocation of client certificates is learnt (<c>PkiClient:Revocation</c>).</summary>
+public enum PkiRevocationMode
+{
+    /// <summary>The current complete CRL plus PkiService's revocation stream; delta CRL polling while the stream is down.</summary>
+    Push,
+
+    /// <summary>Ask PkiService's OCSP responder per certificate; answers cached until their nextUpdate (slower to bite).</summary>
+    Ocsp,
+
+    /// <summary>Poll the complete and delta CRLs only.</summary>
+    Crl,
+
+    /// <summary>No revocation check (chain and validity only).</summary>
+    None,
+}
+
+/// <summary>The <c>PkiClient</c> configuration section.</summary>
+public sealed class PkiClientOptions
+{
+    /// <summary>The configuration section these options are read from.</summary>
+    public const string SectionName = "PkiClient";
+
+    /// <summary>Where PkiService is (its plain HTTP(S) listener), e.g. <c>http://pki.internal:5080</c>.</summary>
+    public Uri? ServiceUrl { get; set; }
+
+    /// <summary>SHA-256 of the root CA certificate's DER, hex (colons and case ignored). The fetched root is refused unless it matches.</summary>
+    public string? RootFingerprint { get; set; }
+
+    /// <summary>How revocation is checked; <see cref="PkiRevocationMode.Push"/> by default.</summary>
+    public PkiRevocationMode Revocation { get; set; } = PkiRevocationMode.Push;
+
+    /// <summary>When a certificate's status cannot be known (no fresh CRL, no stream, responder unreachable): refuse it. Default true.</summary>
+    public bool FailClosed { get; set; } = true;
+
+    /// <summary>Named authorization policies (usable as <c>RequireAuthorization("name")</c>).</summary>
+    public Dictionary<string, PkiAuthorizationRule> Authorization { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>One-time enrollment token for this API's own server certificate (optional).</summary>
+    public string? EnrollmentToken { get; set; }
+}
+
+/// <summary>
+/// Who a named policy allows: a certificate matches when one of its identities is listed (any of
+/// <see cref="SpiffePrefix"/>, <see cref="UriPrefix"/>, <see cref="CommonName"/>, <see cref="DnsPattern"/>), and, when
+/// <see cref="Profile"/> is set, its profile is one of those.
+/// </summary>
+public sealed class PkiAuthorizationRule
+{
+    /// <summary>SPIFFE ID prefixes (<c>spiffe://example.org/admin/</c>).</summary>
+    public List<string> SpiffePrefix { get; set; } = [];
+
+    /// <summary>URI SAN prefixes.</summary>
+    public List<string> UriPrefix { get; set; } = [];
+
+    /// <summary>Exact common names.</summary>
+    public List<string> CommonName { get; set; } = [];
+
+    /// <summary>DNS SAN patterns; a leading <c>*.</c> matches exactly one label.</summary>
+    public List<string> DnsPattern { get; set; } = [];
+
+    /// <summary>Profiles (<c>client</c>, <c>server</c>) the certificate must have, when any is listed.</summary>
+    public List<string> Profile { get; set; } = [];
+}

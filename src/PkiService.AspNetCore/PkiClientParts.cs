@@ -1,0 +1,25 @@
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace PkiService.AspNetCore;
+
+
+/// <summary>Client certificate checks: trust, revocation, claims, policies, refusals (folders Trust/, Revocation/, Identity/, Authorization/).</summary>
+internal static class ClientCertificateChecks
+{
+    public static IServiceCollection AddPkiClientCertificateChecks(this IServiceCollection services) =>
+        throw new NotImplementedException("issue #12: client certificate checks");
+
+    public static void UsePkiClientCertificateValidation(this HttpsConnectionAdapterOptions https, IServiceProvider services) =>
+        throw new NotImplementedException("issue #12: client certificate checks");
+}
+
+/// <summary>This API's own server certificate, enrolled from a token and renewed (folder ServerCertificates/).</summary>
+internal static class ServerCertificate
+{
+    public static IServiceCollection AddPkiServerCertificate(this IServiceCollection services) =>
+        throw new NotImplementedException("issue #12: server certificate");
+
+    public static void UsePkiServerCertificate(this HttpsConnectionAdapterOptions https, IServiceProvider services) =>
+        throw new NotImplementedException("issue #12: server certificate");
+}
