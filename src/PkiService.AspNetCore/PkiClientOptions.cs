@@ -37,8 +37,25 @@ public sealed class PkiClientOptions
     /// <summary>Named authorization policies (usable as <c>RequireAuthorization("name")</c>).</summary>
     public Dictionary<string, PkiAuthorizationRule> Authorization { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>One-time enrollment token for this API's own server certificate (optional).</summary>
+    /// <summary>
+    /// One-time enrollment token (a <c>server</c>-profile token) for this API's own server certificate (optional). When
+    /// set, the API enrolls at start for exactly the CN and SANs the token carries, serves that certificate on every HTTPS
+    /// endpoint and renews it over mTLS; the key lives in memory only, so a restart needs a new token.
+    /// </summary>
     public string? EnrollmentToken { get; set; }
+
+    /// <summary>
+    /// PkiService's mTLS listener (its <c>Pki:MtlsUrl</c>), where the server certificate is renewed
+    /// (<c>POST {RenewalUrl}/api/v1/renew</c>). Default: <c>https://</c> + the host of <see cref="ServiceUrl"/> + <c>:5443</c>,
+    /// PkiService's default port. Its TLS certificate is trusted through the pinned root only.
+    /// </summary>
+    public Uri? RenewalUrl { get; set; }
+
+    /// <summary>
+    /// The validity asked for the server certificate, ISO 8601 (default <c>P30D</c>); PkiService caps it by the profile
+    /// and the token's <c>maxValidity</c>. It is renewed when two thirds of its life have passed.
+    /// </summary>
+    public string ServerCertificateValidity { get; set; } = "P30D";
 }
 
 /// <summary>
