@@ -34,6 +34,30 @@ public sealed class PkiClientOptions
     /// <summary>When a certificate's status cannot be known (no fresh CRL, no stream, responder unreachable): refuse it. Default true.</summary>
     public bool FailClosed { get; set; } = true;
 
+    /// <summary>
+    /// How often the delta CRL (and, when its base moved, the complete CRL) is fetched while the revocation stream is
+    /// down, or always with <see cref="PkiRevocationMode.Crl"/>; ISO 8601 duration, default <c>PT5S</c>.
+    /// </summary>
+    public string CrlPollInterval { get; set; } = "PT5S";
+
+    /// <summary>
+    /// Most revoked serials kept locally (complete CRL plus delta CRLs and stream events); over it every status is
+    /// unknown (so <see cref="FailClosed"/> decides). Default 1,000,000 (about 100 MB).
+    /// </summary>
+    public int MaxRevokedSerials { get; set; } = 1_000_000;
+
+    /// <summary>How long start-up retries while PkiService is unreachable before it fails; ISO 8601, default <c>PT1M</c>.</summary>
+    public string StartupTimeout { get; set; } = "PT1M";
+
+    /// <summary>
+    /// The revocation stream is taken for dead when nothing (not even its keep-alive comment, sent every 15 s) arrived
+    /// for this long; ISO 8601, default <c>PT45S</c>.
+    /// </summary>
+    public string StreamIdleTimeout { get; set; } = "PT45S";
+
+    /// <summary>With <see cref="PkiRevocationMode.Ocsp"/>: most OCSP answers cached (each until its nextUpdate). Default 10,000.</summary>
+    public int OcspCacheSize { get; set; } = 10_000;
+
     /// <summary>Named authorization policies (usable as <c>RequireAuthorization("name")</c>).</summary>
     public Dictionary<string, PkiAuthorizationRule> Authorization { get; set; } = new(StringComparer.Ordinal);
 

@@ -8,8 +8,8 @@ namespace PkiService.AspNetCore;
 internal static class ClientCertificateChecks
 {
     public static IServiceCollection AddPkiClientCertificateChecks(this IServiceCollection services) =>
-        throw new NotImplementedException("issue #12: client certificate checks");
+        services.AddClientCertificateChecks();
 
     public static void UsePkiClientCertificateValidation(this HttpsConnectionAdapterOptions https, IServiceProvider services) =>
-        throw new NotImplementedException("issue #12: client certificate checks");
+        https.UseClientCertificateValidation(services);
 }
