@@ -57,7 +57,7 @@ public sealed class PkiServiceInstance : IAsyncDisposable
     public async Task RevokeAsync(X509Certificate2 certificate, string reason = "keyCompromise")
     {
         using var admin = Factory.CreateAdminClient();
-        var serial = Identity.ClientCertificateInfo.CanonicalSerial(certificate.SerialNumberBytes.Span);
+        var serial = PkiService.AspNetCore.Identity.ClientCertificateInfo.CanonicalSerial(certificate.SerialNumberBytes.Span);
         using var response = await admin.PostAsJsonAsync($"/api/v1/certificates/{serial}/revoke", new { reason });
         response.EnsureSuccessStatusCode();
     }
