@@ -52,6 +52,21 @@ public sealed class SampleApiTests(SampleApiFixture fixture) : IDisposable
     }
 
     [SkippableFact]
+    public async Task WhoAmI_OnThePlainHttpListener_Returns401AndHealthAnswers()
+    {
+        // The sample's optional http URL is for health probes: without a client certificate nothing else is served.
+        var clients = await ClientsAsync();
+
+        var whoami = await clients.GetAsync(new Uri(fixture.Sample.HttpAddress, "whoami"), client: null);
+        var health = await clients.GetAsync(new Uri(fixture.Sample.HttpAddress, "health"), client: null);
+
+        Assert.True(whoami.Status == 401, whoami.ToString());
+        Assert.True(health.Status == 200, health.ToString());
+        Assert.Contains("pki-revocation: Healthy", health.Body, StringComparison.Ordinal);
+        Assert.Contains("pki-server-certificate: Healthy", health.Body, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task WhoAmI_ForeignCaSameSubject_IsRefused()
     {
         var clients = await ClientsAsync();
