@@ -18,8 +18,8 @@ namespace PkiService.AspNetCore.Tests.Support;
 
 /// <summary>
 /// An API under test protected by the package: a real Kestrel on a loopback port with TLS, client certificates
-/// required, the package's checks in place. Serves <c>/whoami</c> (any valid client: its claims) and <c>/admin</c>
-/// (policy <c>admins</c>). Every response carries the connection id (<c>x-connection-id</c>), so tests can tell that
+/// required, the package's checks in place. Serves <c>/whoami</c> (any valid client: its claims), <c>/admin</c>
+/// (policy <c>admins</c>) and <c>/ping</c> (a trivial answer, no authorization). Every response carries the connection id (<c>x-connection-id</c>), so tests can tell that
 /// two requests went over one connection.
 /// </summary>
 public sealed class ProtectedApi : IAsyncDisposable
@@ -65,6 +65,7 @@ public sealed class ProtectedApi : IAsyncDisposable
         var app = builder.Build();
         app.MapGet("/whoami", (ClaimsPrincipal user) => user.Claims.Select(c => new ClaimView(c.Type, c.Value))).RequireAuthorization();
         app.MapGet("/admin", () => "admin").RequireAuthorization("admins");
+        app.MapGet("/ping", () => "pong");
         return app;
     }
 
