@@ -78,6 +78,12 @@ public sealed partial class RevocationStreamSession(
         {
             // The client left or the host is stopping: the stream just ends (a client reconnects with Last-Event-ID).
         }
+        catch (Exception exception) when (response.HasStarted)
+        {
+            // The headers are sent, so no problem answer can follow (a replay's database read failed, say): the stream
+            // ends, and the client reconnects with Last-Event-ID and gets what it missed.
+            LogStreamFailed(logger, exception);
+        }
     }
 
     private async Task SendLiveAsync(HttpResponse response, long position, CancellationToken cancellationToken)
@@ -137,6 +143,10 @@ public sealed partial class RevocationStreamSession(
     [LoggerMessage(EventId = 4302, EventName = "RevocationStreamResumed", Level = LogLevel.Debug,
         Message = "Revocation stream resumed from Last-Event-ID {LastEventId}: replayed {Replayed} revocations (revoked since {Since:O}; none: all unexpired)")]
     private static partial void LogResumed(ILogger logger, string lastEventId, DateTimeOffset? since, int replayed);
+
+    [LoggerMessage(EventId = 4304, EventName = "RevocationStreamFailed", Level = LogLevel.Warning,
+        Message = "Ended a revocation stream that could not go on; the client resumes with Last-Event-ID")]
+    private static partial void LogStreamFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 4303, EventName = "RevocationStreamOverrun", Level = LogLevel.Information,
         Message = "Ended a revocation stream that fell more than {Capacity} events behind; the client resumes with Last-Event-ID")]
