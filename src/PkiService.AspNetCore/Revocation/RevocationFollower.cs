@@ -80,8 +80,9 @@ internal sealed partial class RevocationFollower(
             {
                 return;
             }
-            catch (Exception error) when (error is HttpRequestException or InvalidDataException or OperationCanceledException or IOException)
+            catch (Exception error)
             {
+                // A failed round logs and the loop goes on: an exception escaping a hosted service would stop the API.
                 PollFailed(logger, error.Message);
             }
         }
@@ -184,7 +185,7 @@ internal sealed partial class RevocationFollower(
             {
                 return;
             }
-            catch (Exception error) when (error is HttpRequestException or IOException or TimeoutException or OperationCanceledException or InvalidOperationException)
+            catch (Exception error)
             {
                 StreamFailed(logger, error.Message);
             }
