@@ -109,8 +109,9 @@ internal sealed partial class OcspRevocationChecker(
         {
             answer = Verify(responseDer, request.Id, trust, now);
         }
-        catch (Exception error) when (error is InvalidDataException or OcspException or IOException or ArgumentException or InvalidCastException)
+        catch (Exception error)
         {
+            // Whatever the parser throws on a malformed or forged answer: the status is unknown, the answer not cached.
             return Failed($"unusable OCSP response: {error.Message}");
         }
         _lastError = null;

@@ -35,6 +35,7 @@ internal sealed partial class RevocationFollower(
     private readonly SemaphoreSlim _pollNow = new(0, 1);
     private long? _lastEventId;
     private DateTimeOffset _lastCompleteFetch = DateTimeOffset.MinValue;
+    private string? _deltaETag;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -79,8 +80,9 @@ internal sealed partial class RevocationFollower(
             {
                 return;
             }
-            catch (Exception error) when (error is HttpRequestException or InvalidDataException or OperationCanceledException or IOException)
+            catch (Exception error)
             {
+                // A failed round logs and the loop goes on: an exception escaping a hosted service would stop the API.
                 PollFailed(logger, error.Message);
             }
         }
@@ -108,14 +110,23 @@ internal sealed partial class RevocationFollower(
         {
             return;
         }
-        var delta = VerifiedCrl.Verify(await client.GetBytesAsync(DeltaCrlPath, cancellationToken), trust, delta: true, settings.MaxRevokedSerials);
+        var (deltaDer, deltaETag) = await client.GetIfChangedAsync(DeltaCrlPath, _deltaETag, cancellationToken);
+        if (deltaDer is null)
+        {
+            return;
+        }
+        var delta = VerifiedCrl.Verify(deltaDer, trust, delta: true, settings.MaxRevokedSerials);
         if (set.Complete is { } current && delta.BaseNumber > current.Number)
         {
             // RFC 5280 5.2.4: the delta applies only to a complete CRL at or after its base: fetch the newer one first.
             var crl = await LoadCompleteAsync(client, trust, set, settings.MaxRevokedSerials, cancellationToken);
             CompleteCrlLoaded(logger, crl.Number, crl.Entries.Count, crl.NextUpdate);
         }
-        set.ApplyDelta(delta);
+        if (set.ApplyDelta(delta))
+        {
+            // Only a delta that was applied is skipped next time; one whose base was ahead is fetched again.
+            _deltaETag = deltaETag;
+        }
     }
 
     private void PollNow()
@@ -174,7 +185,7 @@ internal sealed partial class RevocationFollower(
             {
                 return;
             }
-            catch (Exception error) when (error is HttpRequestException or IOException or TimeoutException or OperationCanceledException or InvalidOperationException)
+            catch (Exception error)
             {
                 StreamFailed(logger, error.Message);
             }

@@ -24,6 +24,19 @@ internal sealed record VerifiedCrl(
     /// </summary>
     public static VerifiedCrl Verify(byte[] der, PkiTrustAnchors anchors, bool delta, int maxEntries)
     {
+        try
+        {
+            return VerifyCore(der, anchors, delta, maxEntries);
+        }
+        catch (Exception error) when (error is not InvalidDataException)
+        {
+            // BouncyCastle's parsers throw several types on malformed structures (extensions, entries).
+            throw new InvalidDataException($"malformed CRL: {error.Message}", error);
+        }
+    }
+
+    private static VerifiedCrl VerifyCore(byte[] der, PkiTrustAnchors anchors, bool delta, int maxEntries)
+    {
         X509Crl crl;
         try
         {

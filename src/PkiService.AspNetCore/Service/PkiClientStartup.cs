@@ -57,8 +57,8 @@ internal sealed partial class PkiClientStartup(
                 if (clock.Elapsed + delay > settings.StartupTimeout)
                 {
                     throw new PkiClientStartupException(
-                        $"PkiService at {PkiClientOptions.SectionName}:ServiceUrl {settings.ServiceUrl} was not reachable for {settings.StartupTimeout.TotalSeconds:0} s " +
-                        $"({attempt} attempts; last: {error.Message}); check the address, or raise {PkiClientOptions.SectionName}:StartupTimeout.", error);
+                        $"PkiService at {PkiClientOptions.SectionName}:ServiceUrl {settings.ServiceUrl} was not reachable within {PkiClientOptions.SectionName}:StartupTimeout ({settings.StartupTimeout.TotalSeconds:0} s) " +
+                        $"({attempt} attempts; last: {error.Message}); check the address, or raise the timeout.", error);
                 }
                 Unreachable(logger, settings.ServiceUrl, attempt, error.Message, delay.TotalSeconds);
                 await Task.Delay(delay, cancellationToken);

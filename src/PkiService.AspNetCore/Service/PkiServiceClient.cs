@@ -43,6 +43,28 @@ internal sealed class PkiServiceClient : IDisposable
         return await response.Content.ReadAsByteArrayAsync(timeout.Token);
     }
 
+    /// <summary>
+    /// A conditional GET (RFC 9110 13.1.2): null when the body is still the one <paramref name="etag"/> names (304),
+    /// so an unchanged CRL is neither downloaded nor verified again.
+    /// </summary>
+    public async Task<(byte[]? Body, string? ETag)> GetIfChangedAsync(string path, string? etag, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(RequestTimeout);
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (etag is not null && EntityTagHeaderValue.TryParse(etag, out var tag))
+        {
+            request.Headers.IfNoneMatch.Add(tag);
+        }
+        using var response = await _http.SendAsync(request, timeout.Token);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotModified)
+        {
+            return (null, etag);
+        }
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadAsByteArrayAsync(timeout.Token), response.Headers.ETag?.ToString());
+    }
+
     public async Task<byte[]> PostOcspAsync(byte[] request, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -46,6 +46,35 @@ public sealed class RevocationEndToEndTests(ITestOutputHelper output) : IAsyncLi
     }
 
     [Fact]
+    public async Task StreamDropped_RevokedMeanwhile_ReplayedOnResumeWithLastEventId()
+    {
+        // The API reaches PkiService through a relay that can be cut; polling an hour apart, so only the stream's
+        // replay can bring what was revoked while it was down.
+        var port = FreeLoopbackPort();
+        var relay = TcpRelay.Start(port, _pki.Url.Port);
+        await using var api = await ProtectedApi.StartAsync(_pki, new Dictionary<string, string?>
+        {
+            ["PkiClient:ServiceUrl"] = $"http://127.0.0.1:{port}/",
+            ["PkiClient:CrlPollInterval"] = "PT1H",
+        });
+        await WaitForHealthAsync(api, HealthStatus.Healthy);
+        using var certificate = await _pki.EnrollAsync("revoked-while-down");
+        using var client = api.CreateClient(certificate);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/whoami")).StatusCode);
+
+        relay.Dispose();
+        await WaitForHealthAsync(api, HealthStatus.Degraded);
+        await _pki.RevokeAsync(certificate);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/whoami")).StatusCode);
+        using var restored = TcpRelay.Start(port, _pki.Url.Port);
+        var refused = await RequestUntilRefusedAsync(client, TimeSpan.FromSeconds(40));
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains(api.Logs.Entries, e => e.EventName == "PkiClientRevocationReceived");
+        Assert.True(api.Logs.Entries.Count(e => e.EventName == "PkiClientRevocationStreamConnected") >= 2, "the stream reconnected");
+    }
+
+    [Fact]
     public async Task Revoke_OpenConnectionWithoutStream_DeltaCrlPollingRefusesItsNextRequest()
     {
         await using var api = await ProtectedApi.StartAsync(_pki, new Dictionary<string, string?>
@@ -165,6 +194,13 @@ public sealed class RevocationEndToEndTests(ITestOutputHelper output) : IAsyncLi
             response.Dispose();
             await Task.Delay(10);
         }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task WaitForHealthAsync(ProtectedApi api, HealthStatus status)

@@ -52,6 +52,13 @@ public sealed class VerifiedCrlTests : IAsyncLifetime
         Assert.Throws<InvalidDataException>(() => VerifiedCrl.Verify(der, _anchors, delta: false, maxEntries: 100));
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0x30, 0x03, 0x02, 0x01, 0x01 })]
+    [InlineData(new byte[] { 0x01, 0x02, 0x03 })]
+    [InlineData(new byte[0])]
+    public void Verify_NotACrl_RefusedAsInvalidData(byte[] der) =>
+        Assert.Throws<InvalidDataException>(() => VerifiedCrl.Verify(der, _anchors, delta: false, maxEntries: 100));
+
     [Fact]
     public async Task Verify_DeltaWhereCompleteExpected_Refused()
     {

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using PkiService.AspNetCore.Service;
 using PkiService.AspNetCore.Tests.Support;
 
 namespace PkiService.AspNetCore.Tests.Service;
@@ -61,7 +60,7 @@ public sealed class PkiClientStartupTests : IAsyncLifetime
 
         var error = await Assert.ThrowsAsync<PkiClientStartupException>(() => app.StartAsync());
 
-        Assert.Contains("was not reachable for 2 s", error.Message);
+        Assert.Contains("was not reachable within PkiClient:StartupTimeout (2 s)", error.Message);
         Assert.True(logs.Entries.Count(e => e.EventName == "PkiClientServiceUnreachable") >= 2, "each failed attempt is logged");
     }
 

@@ -36,7 +36,7 @@ public sealed class CapturedLogs : ILoggerProvider
             var fields = state is IEnumerable<KeyValuePair<string, object?>> pairs
                 ? pairs.ToDictionary(p => p.Key, p => p.Value)
                 : new Dictionary<string, object?>();
-            owner._entries.Enqueue(new Entry(category, logLevel, eventId.Name ?? "", formatter(state, exception), fields));
+            owner._entries.Enqueue(new Entry(category, logLevel, eventId.Name ?? "", formatter(state, exception) + (exception is null ? "" : " | " + exception), fields));
         }
     }
 }

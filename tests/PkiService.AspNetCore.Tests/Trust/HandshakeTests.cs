@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography.X509Certificates;
 using PkiService.Api.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using PkiService.AspNetCore.Identity;
+using PkiService.AspNetCore.Refusals;
+using PkiService.AspNetCore.Trust;
 using PkiService.AspNetCore.Tests.Support;
 
 namespace PkiService.AspNetCore.Tests.Trust;
@@ -56,6 +59,7 @@ public sealed class HandshakeTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetAsync("/whoami"));
 
         Assert.Equal(["untrusted"], api.Logs.RefusalReasons.Distinct());
+        Assert.Equal(RefusalReason.Untrusted, api.Services.GetRequiredService<ClientCertificateValidator>().Evaluate(forged));
     }
 
     [Fact]

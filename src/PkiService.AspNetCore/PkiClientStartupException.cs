@@ -1,4 +1,4 @@
-namespace PkiService.AspNetCore.Service;
+namespace PkiService.AspNetCore;
 
 /// <summary>
 /// The host cannot start with the <c>PkiClient</c> settings or with what PkiService served (missing or malformed
