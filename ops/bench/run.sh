@@ -8,7 +8,7 @@
 # (Debian's postgresql: initdb into a temporary directory, a free loopback port, stopped and deleted at the end);
 # without PostgreSQL those rows are skipped (under CI=true the run fails).
 #
-#   ops/bench/run.sh          full run (about 5 minutes; needs wrk, ab, openssl, curl, jq, python3, postgresql)
+#   ops/bench/run.sh          full run (about 6 minutes; needs wrk, ab, openssl, curl, jq, python3, postgresql)
 #   ops/bench/run.sh smoke    a few seconds per step, no targets judged (CI runs this)
 set -euo pipefail
 mode="${1:-full}"
@@ -46,6 +46,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 echo "== building (Release)"
 dotnet build -c Release -v q -nologo tests/PkiService.Benchmarks >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }  # builds the service too
+dotnet build -c Release -v q -nologo src/PkiService.SampleApi >>"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+sample_dll="$root/src/PkiService.SampleApi/bin/Release/net10.0/PkiService.SampleApi.dll"
 api_dll="$root/src/PkiService.Api/bin/Release/net10.0/PkiService.Api.dll"
 bench_dll="$root/tests/PkiService.Benchmarks/bin/Release/net10.0/PkiService.Benchmarks.dll"
 
@@ -249,6 +251,43 @@ else
   cluster_never=$(awk -F= '/cluster_ocsp_never/ {print $2}' "$work/cluster.log")
 fi
 
+# Issue 12: the sample API's /whoami over mTLS with the package's checks on (PkiClient:Revocation=Push: handshake
+# validation plus the per-request revocation and validity check against the revoked set kept by the stream) and off
+# (PkiClient:Revocation=None: the same handshake validation, claims and policy, but no revocation state and no
+# revoked-set lookup per request). Both samples run at once, each with a server certificate it enrolled; the load
+# alternates between them (on, off, off, on) over kept-alive connections, so the figure is the per-request cost.
+echo "== sample API /whoami over mTLS: checks on (Revocation=Push) vs off (Revocation=None), mtls-load -c16, ABBA"
+root_fp=$(curl -fs "$base/pki/root.crt" | openssl dgst -sha256 -r | cut -d' ' -f1)
+curl -fs "$base/pki/root.pem" >"$work/root.pem"
+start_sample() { # mode -> sets sample_url
+  local mode="$1" port token; port=$(free_port)
+  token=$(curl -fs -X POST "$base/api/v1/enrollment-tokens" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    -d '{"commonName":"localhost","sans":["localhost","127.0.0.1"],"profile":"server"}' | jq -r .token)
+  sample_url="https://127.0.0.1:$port"
+  dotnet "$sample_dll" --urls "$sample_url" --PkiClient:ServiceUrl="$base" --PkiClient:RootFingerprint="$root_fp" \
+    --PkiClient:EnrollmentToken="$token" --PkiClient:Revocation="$mode" --Logging:LogLevel:Default=Warning >"$work/sample-$mode.log" 2>&1 &
+  local pid=$!; pids+=("$pid"); disown "$pid"
+  for _ in $(seq 1 120); do curl -fs --cacert "$work/root.pem" --cert "$work/whoami.pem" --key "$work/whoami.key" "$sample_url/whoami" >/dev/null 2>&1 && break; sleep 0.5; done
+  curl -fs --cacert "$work/root.pem" --cert "$work/whoami.pem" --key "$work/whoami.key" "$sample_url/whoami" >/dev/null || { cat "$work/sample-$mode.log"; exit 1; }
+}
+token=$(curl -fs -X POST "$base/api/v1/enrollment-tokens" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  -d '{"commonName":"bench-whoami","sans":["spiffe://example.org/bench/whoami"]}' | jq -r .token)
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/whoami.key" -subj /CN=bench-whoami -out "$work/whoami.csr" 2>/dev/null
+jq -n --rawfile csr "$work/whoami.csr" '{csr: $csr}' | curl -fs -X POST "$base/api/v1/enroll" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d @- | jq -r .certificate >"$work/whoami.pem"
+start_sample Push; sample_on=$sample_url
+start_sample None; sample_off=$sample_url
+mtls_rps() { # url -> rps (and appends the run to mtls.log)
+  dotnet "$bench_dll" mtls-load "$1/whoami" "$work/whoami.pem" "$work/whoami.key" "$work/root.pem" 16 "${wrk_time%s}" 3 >"$work/mtls-run.log" 2>&1 || { cat "$work/mtls-run.log" >&2; echo 0; return; }
+  cat "$work/mtls-run.log" >>"$work/mtls.log"
+  local non200; non200=$(awk -F= '/mtls_non200/ {print $2}' "$work/mtls-run.log")
+  [ "${non200:-0}" = 0 ] || echo "   warning: $non200 answers other than 200 from $1" >&2
+  awk -F= '/mtls_rps/ {print $2}' "$work/mtls-run.log"
+}
+mtls_rps "$sample_on" >/dev/null; mtls_rps "$sample_off" >/dev/null  # warm-up: JIT and tiered compilation of both samples
+on1=$(mtls_rps "$sample_on"); off1=$(mtls_rps "$sample_off"); off2=$(mtls_rps "$sample_off"); on2=$(mtls_rps "$sample_on")
+whoami_on=$(( (on1 + on2) / 2 )); whoami_off=$(( (off1 + off2) / 2 ))
+echo "   checks on $on1/s, $on2/s; off $off1/s, $off2/s"
+
 echo "== revocation to visibility (kept-alive connections, so no process start is counted)"
 python3 ops/bench/visibility.py "$base" "$key" "$serial" "$work/req.der" >"$work/visibility.log" || cat "$work/visibility.log"
 ocsp_ms=$(awk -F= '/ocsp_ms/ {print $2}' "$work/visibility.log"); crl_ms=$(awk -F= '/crl_ms/ {print $2}' "$work/visibility.log")
@@ -267,7 +306,7 @@ judge() { # condition as awk expression over v
   if [ "$mode" = smoke ]; then echo "-"; return; fi
   awk -v v="$1" "BEGIN { exit !($2) }" && echo PASS || echo FAIL
 }
-post_ratio=$(ratio "$post_rps" "$static_rps"); get_ratio=$(ratio "$get_rps" "$static_rps")
+whoami_ratio=$(ratio "$whoami_on" "$whoami_off"); post_ratio=$(ratio "$post_rps" "$static_rps"); get_ratio=$(ratio "$get_rps" "$static_rps")
 ab_ratio=$(ratio "$ours_ab_rps" "$ossl_rps"); static_ab_ratio=$(ratio "$static_ab_rps" "$ossl_rps"); abk_ratio=$(ratio "$ours_abk_rps" "$ossl_rps"); nonce_ratio=$(ratio "$nonce_rps" "$sign_1t"); nonce_ratio_all=$(ratio "$nonce_rps" "$sign_all"); enroll_ratio=$(ratio "$enroll_rps" "$issue_1t")
 
 echo
@@ -299,4 +338,5 @@ if [ -n "$pg_enroll_rps" ]; then
 else
   printf '%-62s %-28s %s\n' "11. PostgreSQL rows" "skipped: no PostgreSQL" "-"
 fi
+printf '%-62s %-28s %s\n' "12. sample /whoami, checks on >= 95% of off (mTLS, -c16)" "$whoami_on/s vs $whoami_off/s = $whoami_ratio" "$(judge "$whoami_ratio" 'v >= 0.95')"
 echo "(target 5, CRL with 1,000,000 entries, and target 4 at 1,000,000 certificates: dotnet $bench_dll crl-build / revocation-visibility)"

@@ -9,6 +9,7 @@ using PkiService.Api.Features.Expiry;
 using PkiService.Api.Features.Ocsp;
 using PkiService.Api.Features.Renewal;
 using PkiService.Api.Features.Revocation;
+using PkiService.Api.Features.RevocationStream;
 using PkiService.Api.Infrastructure;
 
 if (CopyDatabaseCommand.IsRequested(args))
@@ -33,6 +34,7 @@ app.MapCertificateEndpoints();
 app.MapRevocationEndpoints();
 app.MapCrlEndpoints();
 app.MapOcspEndpoints();
+app.MapRevocationStreamEndpoints();
 app.MapExpiryEndpoints();
 app.MapApiKeyEndpoints();
 app.MapAuditEndpoints();

@@ -8,18 +8,8 @@ namespace PkiService.AspNetCore;
 internal static class ClientCertificateChecks
 {
     public static IServiceCollection AddPkiClientCertificateChecks(this IServiceCollection services) =>
-        throw new NotImplementedException("issue #12: client certificate checks");
+        services.AddClientCertificateChecks();
 
     public static void UsePkiClientCertificateValidation(this HttpsConnectionAdapterOptions https, IServiceProvider services) =>
-        throw new NotImplementedException("issue #12: client certificate checks");
-}
-
-/// <summary>This API's own server certificate, enrolled from a token and renewed (folder ServerCertificates/).</summary>
-internal static class ServerCertificate
-{
-    public static IServiceCollection AddPkiServerCertificate(this IServiceCollection services) =>
-        throw new NotImplementedException("issue #12: server certificate");
-
-    public static void UsePkiServerCertificate(this HttpsConnectionAdapterOptions https, IServiceProvider services) =>
-        throw new NotImplementedException("issue #12: server certificate");
+        https.UseClientCertificateValidation(services);
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using PkiService.AspNetCore.ServerCertificates;
 
 namespace PkiService.AspNetCore;
 

@@ -14,6 +14,9 @@ using PkiService.Benchmarks;
 //                                                    (enroll-load/-seed/-check: "postgres:<Npgsql connection string>" in
 //                                                    place of <data-dir> for a node on PostgreSQL)
 //   ocsp-cache-memory [rows]                         the OCSP cache's per-row byte estimates against the heap its rows keep (default 50,000)
+//   mtls-load <url> <cert.pem> <key.pem> <root.pem> [connections] [seconds] [warm-up seconds]
+//                                                    GET a URL over mTLS with a client certificate, one kept-alive
+//                                                    connection per worker (default 16 connections, 10 s, 3 s warm-up)
 //   bdn [BenchmarkDotNet arguments]                  the in-process BenchmarkDotNet suite, e.g. bdn --filter '*Ocsp*'
 var command = args.FirstOrDefault() ?? "expiry-scan";
 int? Count(int index) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : null;
@@ -54,7 +57,11 @@ switch (command)
         return 0;
     case "enroll-check" when args.Length >= 3:
         return await EnrollmentLoad.CheckExternalLoadAsync(args[1], args[2]);
+    case "mtls-load" when args.Length >= 5:
+        await MtlsLoad.RunAsync(new Uri(args[1]), args[2], args[3], args[4], Count(5) ?? 16,
+            args.Length > 6 ? MtlsLoad.Seconds(args[6]) : TimeSpan.FromSeconds(10), args.Length > 7 ? MtlsLoad.Seconds(args[7]) : TimeSpan.FromSeconds(3));
+        return 0;
     default:
-        Console.Error.WriteLine("usage: expiry-scan [n] | crl-build [n] | revocation-visibility [n] | sign-speed [s] | issue-speed [s] | ocsp-cache-memory [rows] | enroll-load <url> <data-dir> [clients] [seconds] | enroll-seed <data-dir> <count> <tokens> <bodies> | enroll-check <data-dir> <serials-dir> | bdn [args]");
+        Console.Error.WriteLine("usage: mtls-load <url> <cert> <key> <root> [connections] [seconds] [warm-up] | expiry-scan [n] | crl-build [n] | revocation-visibility [n] | sign-speed [s] | issue-speed [s] | ocsp-cache-memory [rows] | enroll-load <url> <data-dir> [clients] [seconds] | enroll-seed <data-dir> <count> <tokens> <bodies> | enroll-check <data-dir> <serials-dir> | bdn [args]");
         return 2;
 }

@@ -55,6 +55,7 @@ public static partial class PkiStartup
         var notifications = app.Services.GetRequiredService<IOptions<NotificationOptions>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.Startup");
         CheckConfiguration(admin, notifications);
+        CheckValidatedOptions(app.Services);
         IPkiDatabase database;
         try
         {
@@ -153,6 +154,22 @@ public static partial class PkiStartup
     /// exception goes to the host instead.
     /// </summary>
     public static bool IsOwnProcess => System.Reflection.Assembly.GetEntryAssembly() == typeof(PkiStartup).Assembly;
+
+    /// <summary>
+    /// Options registered with <c>ValidateOnStart()</c> are checked now, before anything is touched, and a failure stops
+    /// the start with the validator's line (which names the key) instead of a stack trace when the host starts.
+    /// </summary>
+    private static void CheckValidatedOptions(IServiceProvider services)
+    {
+        try
+        {
+            services.GetService<IStartupValidator>()?.Validate();
+        }
+        catch (OptionsValidationException exception)
+        {
+            throw new StartupConfigurationException(string.Join(" ", exception.Failures), exception);
+        }
+    }
 
     /// <summary>Settings that would make the service insecure or useless stop the start, each with one line that names it.</summary>
     private static void CheckConfiguration(AdminOptions admin, NotificationOptions notifications)

@@ -11,6 +11,7 @@ using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Expiry;
 using PkiService.Api.Features.Ocsp;
 using PkiService.Api.Features.Renewal;
+using PkiService.Api.Features.RevocationStream;
 using PkiService.Core.Ocsp;
 using PkiService.Persistence;
 using PkiService.Api.Audit;
@@ -62,6 +63,7 @@ public static class ServiceRegistration
         services.AddHostedService<ExpiryWarningJob>();
 
         builder.AddOcsp();
+        builder.AddRevocationStream();
         // Revocations on other nodes sharing the database reach this node's caches (PostgreSQL LISTEN/NOTIFY).
         services.AddCertificateStatusAnnouncements();
         services.AddClusterNotificationListener();
