@@ -26,7 +26,7 @@ public static class PkiClientRegistration
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<PkiClientOptions>().Bind(configuration.GetSection(PkiClientOptions.SectionName));
-        services.AddPkiClientCertificateChecks();
+        services.AddClientCertificateChecks();
         services.AddPkiServerCertificate();
         return services;
     }
@@ -41,7 +41,7 @@ public static class PkiClientRegistration
         return builder.ConfigureKestrel((context, kestrel) => kestrel.ConfigureHttpsDefaults(https =>
         {
             var services = kestrel.ApplicationServices;
-            https.UsePkiClientCertificateValidation(services);
+            https.UseClientCertificateValidation(services);
             https.UsePkiServerCertificate(services);
         }));
     }

@@ -41,7 +41,7 @@ public sealed class ScalarRuleBindingTests
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddOptions<PkiClientOptions>().Bind(configuration.GetSection(PkiClientOptions.SectionName));
-        services.AddPkiClientCertificateChecks();
+        services.AddClientCertificateChecks();
         using var provider = services.BuildServiceProvider();
         return provider.GetRequiredService<IOptions<PkiClientOptions>>().Value;
     }

@@ -56,10 +56,10 @@ public sealed class ProtectedApi : IAsyncDisposable
         builder.Services.AddTransient<IStartupFilter, ConnectionIdHeader>();
         // AddPkiClient's and UsePkiClient's client-certificate halves (the server-certificate half is another part's).
         builder.Services.AddOptions<PkiClientOptions>().Bind(builder.Configuration.GetSection(PkiClientOptions.SectionName));
-        builder.Services.AddPkiClientCertificateChecks();
+        builder.Services.AddClientCertificateChecks();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.ConfigureHttpsDefaults(https => https.UsePkiClientCertificateValidation(kestrel.ApplicationServices));
+            kestrel.ConfigureHttpsDefaults(https => https.UseClientCertificateValidation(kestrel.ApplicationServices));
             kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(ServerCertificate.Value));
         });
         var app = builder.Build();
