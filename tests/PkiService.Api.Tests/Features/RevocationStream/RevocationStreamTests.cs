@@ -77,6 +77,50 @@ public sealed class RevocationStreamTests(ITestOutputHelper output)
         Assert.True(sorted[^1] < 1000, $"slowest event took {sorted[^1]:0} ms");
     }
 
+    /// <summary>One database read per change serves every stream: many open streams all get the event, quickly.</summary>
+    [Fact]
+    public async Task Revoke_With200StreamsOpen_EveryStreamGetsTheEvent()
+    {
+        const int streams = 200;
+        using var factory = new PkiApiFactory();
+        using var admin = factory.CreateAdminClient();
+        using var client = factory.CreateClient();
+        var serial = await EnrollAsync(factory, "fan-out");
+        var readers = new List<EventStreamReader>();
+        try
+        {
+            for (var i = 0; i < streams; i++)
+            {
+                var reader = await EventStreamReader.OpenAsync(client);
+                await reader.ReadThroughReadyAsync();
+                readers.Add(reader);
+            }
+            Assert.Equal(streams, factory.Services.GetRequiredService<RevocationStreamClients>().Connected);
+
+            var clock = Stopwatch.StartNew();
+            var arrivals = readers.Select(async reader =>
+            {
+                var received = await reader.NextAsync(TimeSpan.FromSeconds(10));
+                return (Serial: received?.SerialNumber, Elapsed: clock.Elapsed.TotalMilliseconds);
+            }).ToList();
+            await RevokeAsync(admin, serial);
+            var revoked = clock.Elapsed.TotalMilliseconds;
+            var results = await Task.WhenAll(arrivals);
+
+            Assert.All(results, r => Assert.Equal(serial, r.Serial));
+            var sorted = results.Select(r => r.Elapsed).Order().ToList();
+            output.WriteLine($"revoke sent -> event on each of {streams} open streams: first {sorted[0]:0.0} ms, p50 {sorted[(sorted.Count - 1) / 2]:0.0} ms, last {sorted[^1]:0.0} ms (the revoke call answered after {revoked:0.0} ms)");
+            Assert.True(sorted[^1] < 1000, $"the last stream got it after {sorted[^1]:0} ms");
+        }
+        finally
+        {
+            foreach (var reader in readers)
+            {
+                await reader.DisposeAsync();
+            }
+        }
+    }
+
     [Fact]
     public async Task Resume_FromOlderCrlNumber_ReplaysOnlyRevocationsThatCrlMayNotList()
     {
