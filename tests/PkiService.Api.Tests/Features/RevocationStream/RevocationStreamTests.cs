@@ -17,6 +17,7 @@ namespace PkiService.Api.Tests.Features.RevocationStream;
 /// <c>GET /pki/revocations/stream</c> over real Kestrel sockets, read line by line as an event-stream client reads it:
 /// the wire format of issue 12 (WIRE12), resume by CRL number, the bounds, and the end of streams at host stop.
 /// </summary>
+[Collection(RevocationStreamLoadCollection.Name)]
 public sealed class RevocationStreamTests(ITestOutputHelper output)
 {
     [Fact]
