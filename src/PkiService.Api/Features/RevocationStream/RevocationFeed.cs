@@ -142,12 +142,19 @@ public sealed partial class RevocationFeed(
         }
     }
 
+    /// <summary>Returns when a change was signalled or <see cref="PollInterval"/> has passed; the wait leaves nothing behind.</summary>
     private async Task WaitForSignalAsync(CancellationToken stoppingToken)
     {
-        using var poll = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var signalled = _signal.Reader.WaitToReadAsync(stoppingToken).AsTask();
-        await Task.WhenAny(signalled, Task.Delay(PollInterval, time, poll.Token));
-        await poll.CancelAsync();
+        using var interval = new CancellationTokenSource(PollInterval, time);
+        using var poll = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, interval.Token);
+        try
+        {
+            await _signal.Reader.WaitToReadAsync(poll.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            // The interval passed without a signal: read anyway.
+        }
         stoppingToken.ThrowIfCancellationRequested();
         _signal.Reader.TryRead(out _);
     }

@@ -73,8 +73,8 @@ public sealed partial class RevocationStreamSession(
 
             await SendLiveAsync(response, position, cancellationToken);
         }
-        catch (Exception exception) when (cancellationToken.IsCancellationRequested && exception is OperationCanceledException or IOException
-            || exception is IOException or Microsoft.AspNetCore.Connections.ConnectionResetException)
+        catch (Exception exception) when (exception is IOException // a reset connection included
+            || (exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             // The client left or the host is stopping: the stream just ends (a client reconnects with Last-Event-ID).
         }

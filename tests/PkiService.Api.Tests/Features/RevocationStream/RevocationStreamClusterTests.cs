@@ -15,6 +15,7 @@ namespace PkiService.Api.Tests.Features.RevocationStream;
 /// Two nodes on one PostgreSQL database (two real hosts sharing a data directory for the CA key files): a stream open on
 /// node B carries revocations made on node A (heard through LISTEN/NOTIFY), and one no node announced (read by B's poll).
 /// </summary>
+[Collection(RevocationStreamLoadCollection.Name)]
 public sealed class RevocationStreamClusterTests(ITestOutputHelper output)
 {
     [SkippableFact]

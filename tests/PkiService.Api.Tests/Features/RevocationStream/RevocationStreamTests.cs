@@ -17,6 +17,7 @@ namespace PkiService.Api.Tests.Features.RevocationStream;
 /// <c>GET /pki/revocations/stream</c> over real Kestrel sockets, read line by line as an event-stream client reads it:
 /// the wire format of issue 12 (WIRE12), resume by CRL number, the bounds, and the end of streams at host stop.
 /// </summary>
+[Collection(RevocationStreamLoadCollection.Name)]
 public sealed class RevocationStreamTests(ITestOutputHelper output)
 {
     [Fact]
@@ -289,24 +290,6 @@ public sealed class RevocationStreamTests(ITestOutputHelper output)
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"{stopping.Elapsed}");
         Assert.Empty(logs.AtOrAbove(LogLevel.Error));
         await WaitForAsync(() => slots.Connected == 0, "every slot is freed");
-    }
-
-    [Fact]
-    public async Task Metrics_CountOpenStreamsAndEventsSent()
-    {
-        using var factory = new PkiApiFactory();
-        using var admin = factory.CreateAdminClient();
-        using var client = factory.CreateClient();
-        var serial = await EnrollAsync(factory, "metered");
-        await using var stream = await EventStreamReader.OpenAsync(client);
-        await stream.ReadThroughReadyAsync();
-        await RevokeAsync(admin, serial);
-        Assert.Equal(serial, (await stream.NextAsync())?.SerialNumber);
-
-        var metrics = await client.GetStringAsync("/metrics");
-
-        Assert.Equal(1, PrometheusText.Value(metrics, "pki_revocation_stream_clients"));
-        Assert.Equal(2, PrometheusText.Value(metrics, "pki_revocation_stream_events_total")); // ready + revoked
     }
 
     [Theory]
