@@ -166,8 +166,10 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
         cluster.Dispose(holder);
         var successor = await WaitForNewHolderAsync(cluster.Hosts, numbers[^1]);
         output.WriteLine($"fail-over after a clean stop: {stopped.ElapsedMilliseconds} ms (lease {LeaseDuration})");
-        // A clean stop releases the lease: far quicker than waiting out the lease would be (figures in docs/benchmarks.md).
-        Assert.InRange(stopped.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        // A clean stop releases the lease: far quicker than waiting out the lease would be (figures in docs/benchmarks.md,
+        // measured by the load test). The bound only catches "never": a test host on a loaded 2-core machine was seen to
+        // take over 10 s just to stop.
+        Assert.InRange(stopped.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(30));
         numbers.Add(await CrlNumberAsync(successor));
         await AssertSameCrlsEverywhereAsync(cluster.Hosts);
 
@@ -200,7 +202,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
         var successor = await WaitForNewHolderAsync(cluster.Hosts.Where(h => h != holder), before);
         output.WriteLine($"fail-over after the holder stopped renewing: {stopped.ElapsedMilliseconds} ms (lease {LeaseDuration})");
         // Not before the lease can have expired; the upper bound only catches "never" (the times are measured, not asserted).
-        Assert.InRange(stopped.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(15));
+        Assert.InRange(stopped.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
 
         Assert.False(Lease(holder).IsHeld);
         await holder.Services.GetRequiredService<CrlPublisher>().EnsurePublishedAfterAsync(CancellationToken.None);
