@@ -151,7 +151,7 @@ internal sealed partial class RevocationFollower(
             {
                 var resumeFrom = _lastEventId ?? set.Complete?.Number;
                 using var response = await client.OpenRevocationStreamAsync(resumeFrom, stoppingToken);
-                await using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(stoppingToken), settings.StreamIdleTimeout);
+                await using var body = new GuardedEventStream(await response.Content.ReadAsStreamAsync(stoppingToken), settings.StreamIdleTimeout);
                 await foreach (var item in RevocationStreamEvent.ReadAsync(body, type => MalformedEvent(logger, type), stoppingToken))
                 {
                     if (item.Id is { } id)
