@@ -131,7 +131,8 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
         var now = time.GetUtcNow().UtcDateTime;
         var tokenIds = batch.Select(s => s.Issuance.TokenId).Distinct().ToList();
         var usable = (await db.EnrollmentTokens
-            .Where(t => tokenIds.Contains(t.Id) && t.UsedAt == null && t.RevokedAt == null && t.ExpiresAt > now)
+            .Where(t => tokenIds.Contains(t.Id))
+            .Where(EnrollmentTokenRecord.InState(EnrollmentTokenState.Unused, now))
             .Select(t => t.Id)
             .ToListAsync()).ToHashSet();
         var consumed = new List<string>(batch.Count);

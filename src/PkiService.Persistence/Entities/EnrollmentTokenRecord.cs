@@ -1,4 +1,15 @@
+using System.Linq.Expressions;
+
 namespace PkiService.Persistence.Entities;
+
+/// <summary>Where a token is in its life; only an <see cref="Unused"/> token may issue a certificate.</summary>
+public enum EnrollmentTokenState
+{
+    Unused,
+    Used,
+    Expired,
+    Revoked,
+}
 
 /// <summary>A one-time enrollment token. Only the SHA-256 of the secret is stored.</summary>
 public sealed class EnrollmentTokenRecord
@@ -32,4 +43,24 @@ public sealed class EnrollmentTokenRecord
 
     /// <summary>The admin API key that created the token.</summary>
     public string? CreatedByApiKeyId { get; set; }
+
+    /// <summary>
+    /// The one rule of a token's state (revoked before used before expired); <see cref="InState"/> is the same rule for
+    /// database queries, next to it so the two cannot drift.
+    /// </summary>
+    public EnrollmentTokenState StateAt(DateTime nowUtc) =>
+        RevokedAt is not null ? EnrollmentTokenState.Revoked
+        : UsedAt is not null ? EnrollmentTokenState.Used
+        : ExpiresAt <= nowUtc ? EnrollmentTokenState.Expired
+        : EnrollmentTokenState.Unused;
+
+    /// <summary><see cref="StateAt"/> as a query filter: the tokens in <paramref name="state"/> at <paramref name="nowUtc"/>.</summary>
+    public static Expression<Func<EnrollmentTokenRecord, bool>> InState(EnrollmentTokenState state, DateTime nowUtc) => state switch
+    {
+        EnrollmentTokenState.Revoked => t => t.RevokedAt != null,
+        EnrollmentTokenState.Used => t => t.RevokedAt == null && t.UsedAt != null,
+        EnrollmentTokenState.Expired => t => t.RevokedAt == null && t.UsedAt == null && t.ExpiresAt <= nowUtc,
+        EnrollmentTokenState.Unused => t => t.RevokedAt == null && t.UsedAt == null && t.ExpiresAt > nowUtc,
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a token state"),
+    };
 }

@@ -124,7 +124,7 @@ public sealed partial class EnrollCertificateHandler(
         {
             throw new AuthenticationFailedException("The enrollment token is not valid.");
         }
-        if (token.UsedAt is not null || token.RevokedAt is not null || token.ExpiresAt <= time.GetUtcNow().UtcDateTime)
+        if (token.StateAt(time.GetUtcNow().UtcDateTime) != EnrollmentTokenState.Unused)
         {
             throw new AuthenticationFailedException("The enrollment token has already been used, revoked or has expired; ask for a new one.");
         }

@@ -19,11 +19,11 @@ public sealed record EnrollmentTokenView(
     string Id, string CommonName, IReadOnlyList<string> Sans, string Profile, string? ContactEmail, string Status,
     DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt, DateTimeOffset? RevokedAt, string? MaxValidity)
 {
-    public static readonly string[] Statuses = ["unused", "used", "expired", "revoked"];
+    public static readonly string[] Statuses = [.. Enum.GetNames<EnrollmentTokenState>().Select(n => n.ToLowerInvariant())];
 
     public static EnrollmentTokenView From(EnrollmentTokenRecord token, DateTime now) => new(
         token.Id, token.CommonName, token.SubjectAltNames, token.Profile, token.ContactEmail,
-        token.RevokedAt is not null ? "revoked" : token.UsedAt is not null ? "used" : token.ExpiresAt <= now ? "expired" : "unused",
+        token.StateAt(now).ToString().ToLowerInvariant(),
         Utc(token.CreatedAt), Utc(token.ExpiresAt),
         token.UsedAt is { } used ? Utc(used) : null,
         token.RevokedAt is { } revoked ? Utc(revoked) : null,

@@ -20,14 +20,10 @@ public sealed class ListEnrollmentTokensHandler(PkiDbContext db, TimeProvider ti
     {
         var now = time.GetUtcNow().UtcDateTime;
         IQueryable<EnrollmentTokenRecord> tokens = db.EnrollmentTokens.AsNoTracking();
-        tokens = query.Status switch
+        if (Enum.TryParse<EnrollmentTokenState>(query.Status, ignoreCase: true, out var state) && Enum.IsDefined(state))
         {
-            "revoked" => tokens.Where(t => t.RevokedAt != null),
-            "used" => tokens.Where(t => t.RevokedAt == null && t.UsedAt != null),
-            "expired" => tokens.Where(t => t.RevokedAt == null && t.UsedAt == null && t.ExpiresAt <= now),
-            "unused" => tokens.Where(t => t.RevokedAt == null && t.UsedAt == null && t.ExpiresAt > now),
-            _ => tokens,
-        };
+            tokens = tokens.Where(EnrollmentTokenRecord.InState(state, now));
+        }
         var total = await tokens.CountAsync(cancellationToken);
         var page = await tokens.OrderByDescending(t => t.CreatedAt).Skip((query.Page - 1) * query.PageSize).Take(query.PageSize).ToListAsync(cancellationToken);
         return new EnrollmentTokenPage(page.Select(t => EnrollmentTokenView.From(t, now)).ToList(), total);
