@@ -11,7 +11,7 @@ namespace PkiService.Api.Features.Enrollment;
 public static class EnrollmentEndpoints
 {
     /// <summary>The largest enrollment body accepted (a 4096-bit RSA CSR is about 1.7 KiB).</summary>
-    public const long MaxEnrollmentBodyBytes = 64 * 1024;
+    public const long MaxEnrollmentBodyBytes = CsrRequestRules.MaxBodyBytes;
 
     public static IEndpointRouteBuilder MapEnrollmentEndpoints(this IEndpointRouteBuilder app)
     {

@@ -4,7 +4,6 @@ using System.Security.Cryptography.X509Certificates;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using PkiService.Api.Features.Enrollment;
 using PkiService.Api.Infrastructure;
 using PkiService.Core.Authorities;
 using PkiService.Core.Issuance;

@@ -1,5 +1,5 @@
 using FluentValidation;
-using PkiService.Api.Features.Enrollment;
+using PkiService.Api.Issuance;
 
 namespace PkiService.Api.Features.Renewal;
 

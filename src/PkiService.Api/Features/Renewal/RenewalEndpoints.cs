@@ -1,7 +1,6 @@
 using Mediator;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using PkiService.Api.Features.Enrollment;
 using PkiService.Api.Infrastructure;
 using PkiService.Api.Issuance;
 
@@ -19,7 +18,7 @@ public static class RenewalEndpoints
             .WithDescription("Only on the mTLS listener (Pki:MtlsUrl, default https://127.0.0.1:5443); 404 on the plain listener. "
                 + "Present the current certificate as the TLS client certificate and send a CSR (a new key is expected) with the same CN and SANs. "
                 + "The current certificate becomes 'superseded'.")
-            .WithMetadata(new RequestSizeLimitAttribute(EnrollmentEndpoints.MaxEnrollmentBodyBytes), MtlsOnlyMetadata.Instance)
+            .WithMetadata(new RequestSizeLimitAttribute(CsrRequestRules.MaxBodyBytes), MtlsOnlyMetadata.Instance)
             .Accepts<RenewRequest>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
