@@ -37,22 +37,61 @@ public sealed class RevocationStreamClusterTests(ITestOutputHelper output)
         await using var stream = await EventStreamReader.OpenAsync(clientB);
         await stream.ReadThroughReadyAsync();
 
-        var latencies = new List<double>();
-        foreach (var serial in serials)
+        // A third session listens too, to time when each revocation committed (PostgreSQL sends at commit): on a loaded
+        // machine node A's own handling of the revoke call can take seconds, which says nothing about the stream.
+        var clock = Stopwatch.StartNew();
+        await using var observer = (NpgsqlConnection)a.Database.Open(a.DataDirectory);
+        var heard = new System.Collections.Concurrent.ConcurrentDictionary<string, TimeSpan>();
+        observer.Notification += (_, notification) => heard.TryAdd(notification.Payload.Split(' ')[1], clock.Elapsed);
+        await using (var listen = new NpgsqlCommand("LISTEN pki_status", observer))
         {
-            var clock = Stopwatch.StartNew();
-            var revoke = adminA.PostAsync($"/api/v1/certificates/{serial}/revoke", JsonContent.Create(new { reason = "keyCompromise" }));
-            var received = await stream.NextAsync(TimeSpan.FromSeconds(10));
-            latencies.Add(clock.Elapsed.TotalMilliseconds);
-            (await revoke).EnsureSuccessStatusCode();
-            Assert.Equal("revoked", received?.Type);
-            Assert.Equal(serial, received!.SerialNumber);
-            Assert.Equal("keyCompromise", received.Json.GetProperty("reason").GetString());
+            await listen.ExecuteNonQueryAsync();
+        }
+        using var stopObserving = new CancellationTokenSource();
+        var observing = Task.Run(async () =>
+        {
+            while (!stopObserving.IsCancellationRequested)
+            {
+                await observer.WaitAsync(TimeSpan.FromMilliseconds(200));
+            }
+        });
+
+        var fromSend = new List<double>();
+        var fromCommit = new List<double>();
+        try
+        {
+            foreach (var serial in serials)
+            {
+                var sent = clock.Elapsed;
+                var revoke = adminA.PostAsync($"/api/v1/certificates/{serial}/revoke", JsonContent.Create(new { reason = "keyCompromise" }));
+                var received = await stream.NextAsync(TimeSpan.FromSeconds(10));
+                var arrived = clock.Elapsed;
+                (await revoke).EnsureSuccessStatusCode();
+                Assert.Equal("revoked", received?.Type);
+                Assert.Equal(serial, received!.SerialNumber);
+                Assert.Equal("keyCompromise", received.Json.GetProperty("reason").GetString());
+                await RevocationStreamTests.WaitForAsync(() => heard.ContainsKey(serial), "the observer hears the announcement");
+                fromSend.Add((arrived - sent).TotalMilliseconds);
+                fromCommit.Add(Math.Max(0, (arrived - heard[serial]).TotalMilliseconds));
+            }
+        }
+        finally
+        {
+            await stopObserving.CancelAsync();
+            await observing;
         }
 
-        var sorted = latencies.Order().ToList();
-        output.WriteLine($"revoke sent to node A -> event on node B's stream over {revocations} revocations: p50 {sorted[(sorted.Count - 1) / 2]:0.0} ms, max {sorted[^1]:0.0} ms");
-        Assert.True(sorted[^1] < 1000, $"slowest event took {sorted[^1]:0} ms");
+        static double Percentile(List<double> values, int percent)
+        {
+            var sorted = values.Order().ToList();
+            return sorted[(int)Math.Ceiling(percent / 100.0 * sorted.Count) - 1];
+        }
+        output.WriteLine($"node A revocation -> event on node B's stream over {revocations} revocations: from the revoke call sent p50 {Percentile(fromSend, 50):0.0} ms, " +
+            $"max {fromSend.Max():0.0} ms; from the commit (a third listener heard it) p50 {Percentile(fromCommit, 50):0.0} ms, max {fromCommit.Max():0.0} ms");
+        // The announcement path, not the 5 s poll: events follow the commit by milliseconds (the figures are the load
+        // test's and the README's to quote; this bound only tells the mechanisms apart).
+        Assert.True(Percentile(fromCommit, 50) < 500, $"median {Percentile(fromCommit, 50):0} ms after the commit");
+        Assert.True(fromCommit.Max() < RevocationFeed.PollInterval.TotalMilliseconds, $"slowest {fromCommit.Max():0} ms after the commit");
     }
 
     /// <summary>
