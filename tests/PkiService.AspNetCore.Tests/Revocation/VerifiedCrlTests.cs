@@ -22,7 +22,7 @@ public sealed class VerifiedCrlTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _pki = await PkiServiceInstance.StartAsync();
-        _anchors = new PkiTrustAnchors(X509CertificateLoader.LoadCertificate(_pki.RootDer), X509CertificateLoader.LoadCertificate(_pki.IssuingDer));
+        _anchors = _pki.TrustAnchors();
     }
 
     public async Task DisposeAsync() => await _pki.DisposeAsync();

@@ -29,6 +29,10 @@ public sealed class PkiServiceInstance : IAsyncDisposable
     public byte[] IssuingDer { get; }
 
     /// <summary>SHA-256 of the root's DER, in openssl's colon form (the setting must accept it).</summary>
+    /// <summary>The root and issuing CA as the package holds them once its start-up fetched and checked them.</summary>
+    internal PkiService.AspNetCore.Trust.PkiTrustAnchors TrustAnchors() =>
+        new(X509CertificateLoader.LoadCertificate(RootDer), X509CertificateLoader.LoadCertificate(IssuingDer));
+
     public string RootFingerprint => string.Join(':', Convert.ToHexString(SHA256.HashData(RootDer)).Chunk(2).Select(c => new string(c)));
 
     public static Task<PkiServiceInstance> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
