@@ -223,7 +223,15 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
     {
         using var cluster = Cluster.Start(1);
         var holder = cluster.Hosts[0];
+        // Settle first: the job's own builds (taking the lease over, renewals) must not race the takeover below. One CI
+        // run read CRL 1 here while the takeover build was still to publish CRLs 3 and 5 (before the lease moved).
+        await WaitUntilAsync(() => Task.FromResult(Lease(holder).IsHeld), TimeSpan.FromSeconds(10));
+        await holder.Services.GetServices<IHostedService>().OfType<CrlClusterJob>().Single().StopAsync(CancellationToken.None);
+        Assert.True(Lease(holder).IsHeld);
+        await holder.Services.GetRequiredService<CrlPublisher>().EnsurePublishedAfterAsync(CancellationToken.None);
         var published = await CrlNumberAsync(holder);
+        Assert.Equal(published, await ScalarAsync<long>(holder,
+            "SELECT \"Number\" FROM \"PublishedCrls\" WHERE \"Kind\" = 'Complete' AND \"IssuerFingerprint\" = @ca", Issuing(holder)));
         var reserved = await ScalarAsync<long>(holder, "SELECT \"LastNumber\" FROM \"CrlNumbers\" WHERE \"IssuerFingerprint\" = @ca", Issuing(holder));
         await ExecuteAsync(holder,
             "UPDATE \"Leases\" SET \"Holder\" = 'another-node', \"Generation\" = \"Generation\" + 1, \"ExpiresAt\" = now() + interval '1 hour'");
