@@ -48,6 +48,8 @@ public static class ServiceRegistration
         services.AddSingleton(CaHierarchyFactory.Create);
         services.AddSingleton(CaHierarchyFactory.CreateIssuingAuthority);
         services.AddScoped<CertificateIssuer>();
+        services.AddScoped<TokenIssuance>();
+        services.AddScoped<CertificateRenewal>();
         services.AddSingleton<IssuanceCommitter>();
         services.AddHostedService(provider => provider.GetRequiredService<IssuanceCommitter>());
 
