@@ -52,9 +52,11 @@ api_dll="$root/src/PkiService.Api/bin/Release/net10.0/PkiService.Api.dll"
 bench_dll="$root/tests/PkiService.Benchmarks/bin/Release/net10.0/PkiService.Benchmarks.dll"
 
 port=$(free_port); base="http://127.0.0.1:$port"; key="pki_ak_bench_$(openssl rand -hex 16)"
-echo "== starting PkiService on $base"
+# The TLS listener (Pki:MtlsUrl) serves EST (issue 13), measured next to REST enrollment below.
+mtls_base="https://127.0.0.1:$(free_port)"
+echo "== starting PkiService on $base (TLS listener $mtls_base)"
 dotnet "$api_dll" --urls "$base" --Pki:DataDirectory="$work/data" --Pki:PublicBaseUrl="$base" --Pki:KeyPassphrase=bench \
-  --Admin:BootstrapApiKey="$key" --Pki:MtlsUrl= --Benchmark:StaticEndpoint=true \
+  --Admin:BootstrapApiKey="$key" --Pki:MtlsUrl="$mtls_base" --Benchmark:StaticEndpoint=true \
   --RateLimits:PublicPerSecond=100000000 --RateLimits:EnrollmentPerMinute=100000000 \
   --Logging:LogLevel:Default=Warning >"$work/service.log" 2>&1 &
 service_pid=$!; pids+=("$service_pid"); disown "$service_pid"  # disowned: no "Killed" job notice at cleanup
@@ -157,6 +159,32 @@ grep -v RESULT "$work/enroll.log" || true
 enroll_created=$(awk -F= '/enroll_created/ {print $2}' "$work/enroll.log")
 enroll_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/enroll.log")
 enroll_rps=$(awk -v n="$enroll_created" -v s="$enroll_elapsed" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
+
+# Issue 13: the same enrollment over EST (RFC 7030 simpleenroll) right after it, with the same tool, threads,
+# connections, durations and the same kind of seeded tokens and P-256 CSRs; only the wire differs: TLS to the
+# Pki:MtlsUrl listener (EST is served only there; wrk keeps its connections, so each pays one handshake), HTTP Basic
+# with the token as password, the CSR as base64 DER, a certs-only CMS answer. The serial of every 200 is read out of
+# its answer and must be a committed row, as for REST.
+echo "== EST simpleenroll: wrk -t2 -c$enroll_clients -d${enroll_seconds}s over TLS, Basic, a fresh token per request (after a ${enroll_warm_seconds}s warm-up)"
+mkdir -p "$work/est-answers-warm" "$work/est-answers"
+dotnet "$bench_dll" enroll-seed "$work/data" $(( enroll_warm_seconds * 4000 )) "$work/est-tokens-warm" "$work/est-bodies" >/dev/null
+dotnet "$bench_dll" enroll-seed "$work/data" $(( enroll_seconds * 4000 )) "$work/est-tokens" "$work/est-bodies" >/dev/null
+python3 ops/bench/est-prepare.py auth "$work/est-tokens-warm" "$work/est-auth-warm"
+python3 ops/bench/est-prepare.py auth "$work/est-tokens" "$work/est-auth"
+python3 ops/bench/est-prepare.py csrs "$work/est-bodies" "$work/est-csrs"
+wrk -t2 -c"$enroll_clients" -d"${enroll_warm_seconds}s" -s ops/bench/est-enroll.lua "$mtls_base" -- "$work/est-auth-warm" "$work/est-csrs" "$work/est-answers-warm" 2 >/dev/null 2>&1 || true
+est_out=$(wrk -t2 -c"$enroll_clients" -d"${enroll_seconds}s" --latency -s ops/bench/est-enroll.lua "$mtls_base" -- "$work/est-auth" "$work/est-csrs" "$work/est-answers" 2 2>&1)
+echo "$est_out" >>"$work/wrk.log"
+est_non2xx=$(echo "$est_out" | awk '/Non-2xx/ {print $4}')
+[ -z "$est_non2xx" ] || echo "   warning: $est_non2xx EST enrollments refused"
+est_elapsed=$(echo "$est_out" | awk '/requests in/ {v=$4; sub(/,$/,"",v); if (v ~ /ms$/) {sub(/ms/,"",v); v=v/1000} else {sub(/s$/,"",v)}; print v}')
+est_p99=$(echo "$est_out" | awk '$1=="99%" {print $2}')
+python3 ops/bench/est-prepare.py serials "$work/est-answers" "$work/est-serials"
+dotnet "$bench_dll" enroll-check "$work/data" "$work/est-serials" >"$work/est-enroll.log" || true
+grep -v RESULT "$work/est-enroll.log" | sed 's/^/   EST: /' || true
+est_created=$(awk -F= '/enroll_created/ {print $2}' "$work/est-enroll.log")
+est_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/est-enroll.log")
+est_rps=$(awk -v n="${est_created:-0}" -v s="${est_elapsed:-0}" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
 
 # Issue 11: the same enrollment against one node on PostgreSQL (same machine), cached OCSP on that node against the
 # SQLite one, and revoke on node A -> OCSP revoked on node B.
@@ -307,7 +335,7 @@ judge() { # condition as awk expression over v
   awk -v v="$1" "BEGIN { exit !($2) }" && echo PASS || echo FAIL
 }
 whoami_ratio=$(ratio "$whoami_on" "$whoami_off"); post_ratio=$(ratio "$post_rps" "$static_rps"); get_ratio=$(ratio "$get_rps" "$static_rps")
-ab_ratio=$(ratio "$ours_ab_rps" "$ossl_rps"); static_ab_ratio=$(ratio "$static_ab_rps" "$ossl_rps"); abk_ratio=$(ratio "$ours_abk_rps" "$ossl_rps"); nonce_ratio=$(ratio "$nonce_rps" "$sign_1t"); nonce_ratio_all=$(ratio "$nonce_rps" "$sign_all"); enroll_ratio=$(ratio "$enroll_rps" "$issue_1t")
+ab_ratio=$(ratio "$ours_ab_rps" "$ossl_rps"); static_ab_ratio=$(ratio "$static_ab_rps" "$ossl_rps"); abk_ratio=$(ratio "$ours_abk_rps" "$ossl_rps"); nonce_ratio=$(ratio "$nonce_rps" "$sign_1t"); nonce_ratio_all=$(ratio "$nonce_rps" "$sign_all"); enroll_ratio=$(ratio "$enroll_rps" "$issue_1t"); est_ratio=$(ratio "$est_rps" "$enroll_rps")
 
 echo
 echo "PkiService load test ($mode), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -324,6 +352,9 @@ printf '%-62s %-28s %s\n' "2. nonce OCSP >= 40% of raw P-256 signing, 1 core ($s
 printf '%-62s %-28s %s\n' "2. (the same against both cores, $sign_all/s)" "$nonce_ratio_all" "-"
 printf '%-62s %-28s %s\n' "3. enrollment >= 1,000/s, all committed (wrk -c$enroll_clients)" "$enroll_rps/s (p99 $enroll_p99), committed=$enroll_committed" "$(judge "$enroll_rps" "v >= 1000 && $enroll_committed == 1")"
 printf '%-62s %-28s %s\n' "3. enrollment / in-process issue-only ($issue_1t/s, 1 thread)" "$enroll_ratio" "-"
+# No target of its own: the row shows what EST's wire (TLS, Basic, base64 DER in, CMS out) costs against REST's.
+printf '%-62s %-28s %s\n' "13. EST simpleenroll, all committed (wrk -c$enroll_clients, TLS, Basic)" "$est_rps/s (p99 $est_p99), committed=${est_committed:-0}" "$(judge "${est_committed:-0}" "v == 1 && ${est_rps:-0} > 0")"
+printf '%-62s %-28s %s\n' "13. EST simpleenroll / REST enrollment, same run ($enroll_rps/s)" "$est_ratio" "-"
 printf '%-62s %-28s %s\n' "4. revoke -> OCSP answers revoked < 100 ms (small database)" "${ocsp_ms:-never} ms" "$(judge "${ocsp_ms:-999999}" 'v < 100')"
 printf '%-62s %-28s %s\n' "4. revoke -> CRL lists serial < 1 s (small database)" "${crl_ms:-never} ms" "$(judge "${crl_ms:-999999}" 'v < 1000')"
 printf '%-62s %-28s %s\n' "6. expiry scan over 1,000,000 certificates < 1 s" "$scan_ms ms" "$( [ "$scan_ms" = - ] && echo - || judge "$scan_ms" 'v < 1000')"
