@@ -205,7 +205,7 @@ public sealed class EstCurlRefusalTests(ServiceProcess service) : IDisposable
         await AssertTokenEnrollsAsync(est, token, name);
     }
 
-    /// <summary>EST is served only on the TLS listener (RFC 7030 3.3: TLS is mandatory); the plain listener says 404.</summary>
+    /// <summary>EST is served only on the TLS listener (RFC 7030 3.2.2: TLS is mandatory); the plain listener says 404.</summary>
     [SkippableTheory]
     [InlineData("GET", "cacerts")]
     [InlineData("GET", "csrattrs")]
@@ -222,8 +222,13 @@ public sealed class EstCurlRefusalTests(ServiceProcess service) : IDisposable
 
         var answer = method == "GET" ? await est.Curl.GetAsync(url) : await est.Curl.PostAsync(url, body, EstCurl.Basic(token.Secret));
 
+        // The plain listener answers as it does for /api/v1/renew (the wire contract: "like /api/v1/renew"): its
+        // problem+json, whose title names the TLS listener to use. An EST client shows that text as it is.
         Assert.True(answer.Status == 404, answer.ToString());
-        AssertReadableReason(answer);
+        Assert.True(answer.ContentType.StartsWith("application/problem+json", StringComparison.Ordinal)
+            || answer.ContentType.StartsWith("text/plain", StringComparison.Ordinal), answer.ToString());
+        Assert.Contains(service.MtlsAddress.Authority, answer.Text);
+        Assert.DoesNotContain("Exception", answer.Text);
         Assert.Equal(before, await est.Admin.CertificateCountAsync());
         Assert.Equal("unused", await est.Admin.TokenStatusAsync(token));
         await AssertTokenEnrollsAsync(est, token, name);
