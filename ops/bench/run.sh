@@ -101,7 +101,7 @@ run_wrk() { # script path
   local rps p99
   rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')
   p99=$(echo "$out" | awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; printf "%.2f", v}')
-  local non2xx; non2xx=$(echo "$out" | awk '/Non-2xx/ {print $4}')
+  local non2xx; non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
   [ -z "$non2xx" ] || echo "   warning: $non2xx non-2xx answers on $path" >&2
   echo "$rps ${p99:-0}"
 }
@@ -149,7 +149,7 @@ dotnet "$bench_dll" enroll-seed "$work/data" $(( enroll_seconds * 4000 )) "$work
 wrk -t2 -c"$enroll_clients" -d"${enroll_warm_seconds}s" -s ops/bench/enroll.lua "$base" -- "$work/tokens-warm" "$work/bodies" "$work/serials-warm" 2 >/dev/null 2>&1 || true
 enroll_out=$(wrk -t2 -c"$enroll_clients" -d"${enroll_seconds}s" --latency -s ops/bench/enroll.lua "$base" -- "$work/tokens" "$work/bodies" "$work/serials" 2 2>&1)
 echo "$enroll_out" >>"$work/wrk.log"
-enroll_non2xx=$(echo "$enroll_out" | awk '/Non-2xx/ {print $4}')
+enroll_non2xx=$(echo "$enroll_out" | awk '/Non-2xx/ {print $5}')
 [ -z "$enroll_non2xx" ] || echo "   warning: $enroll_non2xx enrollments refused"
 enroll_elapsed=$(echo "$enroll_out" | awk '/requests in/ {v=$4; sub(/,$/,"",v); if (v ~ /ms$/) {sub(/ms/,"",v); v=v/1000} else {sub(/s$/,"",v)}; print v}')
 enroll_p99=$(echo "$enroll_out" | awk '$1=="99%" {print $2}')
@@ -175,7 +175,7 @@ python3 ops/bench/est-prepare.py csrs "$work/est-bodies" "$work/est-csrs"
 wrk -t2 -c"$enroll_clients" -d"${enroll_warm_seconds}s" -s ops/bench/est-enroll.lua "$mtls_base" -- "$work/est-auth-warm" "$work/est-csrs" "$work/est-answers-warm" 2 >/dev/null 2>&1 || true
 est_out=$(wrk -t2 -c"$enroll_clients" -d"${enroll_seconds}s" --latency -s ops/bench/est-enroll.lua "$mtls_base" -- "$work/est-auth" "$work/est-csrs" "$work/est-answers" 2 2>&1)
 echo "$est_out" >>"$work/wrk.log"
-est_non2xx=$(echo "$est_out" | awk '/Non-2xx/ {print $4}')
+est_non2xx=$(echo "$est_out" | awk '/Non-2xx/ {print $5}')
 [ -z "$est_non2xx" ] || echo "   warning: $est_non2xx EST enrollments refused"
 est_elapsed=$(echo "$est_out" | awk '/requests in/ {v=$4; sub(/,$/,"",v); if (v ~ /ms$/) {sub(/ms/,"",v); v=v/1000} else {sub(/s$/,"",v)}; print v}')
 est_p99=$(echo "$est_out" | awk '$1=="99%" {print $2}')
@@ -241,7 +241,7 @@ else
   wrk -t2 -c"$enroll_clients" -d"${enroll_warm_seconds}s" -s ops/bench/enroll.lua "$pg_a" -- "$work/pg-tokens-warm" "$work/pg-bodies" "$work/pg-serials-warm" 2 >/dev/null 2>&1 || true
   pg_enroll_out=$(wrk -t2 -c"$enroll_clients" -d"${enroll_seconds}s" --latency -s ops/bench/enroll.lua "$pg_a" -- "$work/pg-tokens" "$work/pg-bodies" "$work/pg-serials" 2 2>&1)
   echo "$pg_enroll_out" >>"$work/wrk.log"
-  pg_non2xx=$(echo "$pg_enroll_out" | awk '/Non-2xx/ {print $4}')
+  pg_non2xx=$(echo "$pg_enroll_out" | awk '/Non-2xx/ {print $5}')
   [ -z "$pg_non2xx" ] || echo "   warning: $pg_non2xx enrollments refused on PostgreSQL"
   pg_enroll_elapsed=$(echo "$pg_enroll_out" | awk '/requests in/ {v=$4; sub(/,$/,"",v); if (v ~ /ms$/) {sub(/ms/,"",v); v=v/1000} else {sub(/s$/,"",v)}; print v}')
   pg_enroll_p99=$(echo "$pg_enroll_out" | awk '$1=="99%" {print $2}')

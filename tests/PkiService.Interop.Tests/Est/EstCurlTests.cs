@@ -189,6 +189,7 @@ public sealed class EstCurlTests(ServiceProcess service) : IDisposable
         var audit = await est.Admin.NewestAuditAsync("certificate.renew");
         Assert.Contains(newSerial, audit.ToString(), StringComparison.OrdinalIgnoreCase);
         Assert.EndsWith("via est", audit.GetProperty("details").GetString());
+        await AssertCountedAsync("pki_certificates_renewed_total");
 
         // The new certificate re-enrolls in turn: rotation over EST is a loop.
         var third = await est.NewCsrAsync("third", name);
@@ -269,6 +270,16 @@ public sealed class EstCurlTests(ServiceProcess service) : IDisposable
         var after = await OcspAsync("device.pem");
         Assert.Contains("device.pem: revoked", after.StandardOutput);
         Assert.Equal("revoked", await service.Api.GetStatusAsync(serial));
+        await AssertCountedAsync("pki_certificates_issued_total");
+    }
+
+    /// <summary>The counter has a successful series labelled protocol="est" in /metrics (Prometheus text).</summary>
+    private async Task AssertCountedAsync(string counter)
+    {
+        var metrics = await service.Api.GetTextAsync("metrics");
+        Assert.Matches(new System.Text.RegularExpressions.Regex(
+            $@"^{counter}\{{(?=[^}}]*protocol=""est"")(?=[^}}]*outcome=""success"")[^}}]*\}} [1-9]",
+            System.Text.RegularExpressions.RegexOptions.Multiline), metrics);
     }
 
     /// <summary>The README's EST example block, run as written (only the two addresses and the admin key substituted).</summary>
