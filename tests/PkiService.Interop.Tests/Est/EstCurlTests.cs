@@ -287,6 +287,7 @@ public sealed class EstCurlTests(ServiceProcess service) : IDisposable
     public async Task Readme_EstExamples_RunAsWritten()
     {
         var est = Session;
+        RequiredTool.Jq();
         var script = ReadmeEstScript()
             .Replace("https://127.0.0.1:5443", service.MtlsAddress.ToString().TrimEnd('/'), StringComparison.Ordinal)
             .Replace("http://127.0.0.1:5080", service.PublicBaseUrl, StringComparison.Ordinal);
