@@ -439,7 +439,7 @@ public sealed class EstEndpointTests : IDisposable
     }
 
     /// <summary>Asserts a base64 certs-only answer and returns its certificates.</summary>
-    private static async Task<List<X509Certificate2>> IssuedAsync(HttpResponseMessage response)
+    internal static async Task<List<X509Certificate2>> IssuedAsync(HttpResponseMessage response)
     {
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         Assert.Equal("application/pkcs7-mime; smime-type=certs-only", response.Content.Headers.ContentType?.ToString());
@@ -513,7 +513,7 @@ public sealed class EstEndpointTests : IDisposable
         return (certificate.CopyWithPrivateKey(key), SerialOf(certificate));
     }
 
-    private static async Task<HttpResponseMessage> PostAsync(
+    internal static async Task<HttpResponseMessage> PostAsync(
         HttpClient client, string path, string body, AuthenticationHeaderValue? authorization, bool transferEncodingHeader = false)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path)
@@ -529,7 +529,7 @@ public sealed class EstEndpointTests : IDisposable
         return await client.SendAsync(request);
     }
 
-    private static AuthenticationHeaderValue Basic(string token) =>
+    internal static AuthenticationHeaderValue Basic(string token) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("any-user-name:" + token)));
 
     private static byte[] Der(string pem) => PemEncoding.TryFind(pem, out var fields)
@@ -539,7 +539,7 @@ public sealed class EstEndpointTests : IDisposable
     /// <summary>The base64 of the DER CSR in 64-character LF lines, as RFC 7030 clients send it.</summary>
     private static string Base64(string pem) => string.Concat(Convert.ToBase64String(Der(pem)).Chunk(64).Select(c => new string(c) + "\n"));
 
-    private static string Base64Csr(ECDsa key, string commonName, string uriSan)
+    internal static string Base64Csr(ECDsa key, string commonName, string uriSan)
     {
         var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256);
         var sans = new SubjectAlternativeNameBuilder();
