@@ -4,6 +4,7 @@
   est-prepare.py auth <tokens-file> <authorization-file>   one "Basic base64(bench:<token>)" per token (RFC 7617)
   est-prepare.py csrs <bodies-file> <csrs-file>             each JSON body's PEM CSR as one line of base64 DER
   est-prepare.py serials <answers-dir> <serials-dir>        the serial of the one certificate in each 200 answer
+                                                            (into <serials-dir>/<answers-dir name>-serials-<thread>)
 
 The serials are written as the service stores them (upper-case hex of the unsigned big-endian value), so
 `PkiService.Benchmarks enroll-check` can look each one up; an answer that is not a certs-only SignedData with exactly
@@ -69,7 +70,9 @@ def main(command, source, target):
     elif command == "serials":
         os.makedirs(target, exist_ok=True)
         for name in sorted(os.listdir(source)):
-            with open(os.path.join(source, name)) as answers, open(os.path.join(target, name.replace("answers", "serials")), "w") as out:
+            # <window>-serials-<thread>: the answers of several windows can go into one serials directory.
+            serials = os.path.basename(os.path.normpath(source)) + "-" + name.replace("answers", "serials")
+            with open(os.path.join(source, name)) as answers, open(os.path.join(target, serials), "w") as out:
                 for answer in answers:
                     answer = answer.strip()
                     if not answer:
