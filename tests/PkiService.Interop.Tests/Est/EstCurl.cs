@@ -7,7 +7,7 @@ using PkiService.Interop.Tests.Infrastructure;
 namespace PkiService.Interop.Tests.Est;
 
 /// <summary>What curl got back from an EST path: status, headers (of the last response) and the body bytes.</summary>
-public sealed record EstAnswer(int Status, string ContentType, IReadOnlyDictionary<string, string> Headers, byte[] Body)
+public sealed record EstCurlAnswer(int Status, string ContentType, IReadOnlyDictionary<string, string> Headers, byte[] Body)
 {
     public string Text => Encoding.UTF8.GetString(Body);
 
@@ -18,7 +18,7 @@ public sealed record EstAnswer(int Status, string ContentType, IReadOnlyDictiona
 }
 
 /// <summary>How a test writes the CSR into an EST request body (RFC 7030 4.2.1, with RFC 8951's leniency).</summary>
-public enum CsrBody
+public enum CurlCsrBody
 {
     /// <summary>base64 of the DER, one line, no line break at all.</summary>
     Base64OneLine,
@@ -48,10 +48,10 @@ public sealed class EstCurl(string curl, string workingDirectory, Uri mtlsAddres
     /// <summary>An EST operation under an optional label: <c>simpleenroll</c>, <c>server/simpleenroll</c>.</summary>
     public Uri Url(string operation, string? label = null) => new(EstBase, label is null ? operation : $"{label}/{operation}");
 
-    public Task<EstAnswer> GetAsync(Uri url, params string[] extra) => RunAsync(url, ["--get", .. extra]);
+    public Task<EstCurlAnswer> GetAsync(Uri url, params string[] extra) => RunAsync(url, ["--get", .. extra]);
 
     /// <summary>POSTs the file <paramref name="bodyFile"/> byte for byte (<c>--data-binary</c>: curl keeps CR and LF).</summary>
-    public Task<EstAnswer> PostAsync(Uri url, string bodyFile, params string[] extra) =>
+    public Task<EstCurlAnswer> PostAsync(Uri url, string bodyFile, params string[] extra) =>
         RunAsync(url, ["-H", "Content-Type: application/pkcs10", "--data-binary", $"@{bodyFile}", .. extra]);
 
     /// <summary><c>--user &lt;anything&gt;:&lt;token&gt;</c>: EST's HTTP Basic, where the password is the enrollment token.</summary>
@@ -61,7 +61,7 @@ public sealed class EstCurl(string curl, string workingDirectory, Uri mtlsAddres
 
     public static string[] ClientCertificate(string certificate, string key) => ["--cert", certificate, "--key", key];
 
-    private async Task<EstAnswer> RunAsync(Uri url, string[] arguments)
+    private async Task<EstCurlAnswer> RunAsync(Uri url, string[] arguments)
     {
         var body = Path.Combine(workingDirectory, "est-answer.bin");
         var headers = Path.Combine(workingDirectory, "est-headers.txt");
@@ -76,7 +76,7 @@ public sealed class EstCurl(string curl, string workingDirectory, Uri mtlsAddres
         ], workingDirectory);
         Assert.True(result.ExitCode == 0, $"curl failed:\n{result}");
         var lines = result.StandardOutput.Split('\n');
-        return new EstAnswer(
+        return new EstCurlAnswer(
             int.Parse(lines[0].Trim()),
             lines.Length > 1 ? lines[1].Trim() : "",
             File.Exists(headers) ? LastHeaders(await File.ReadAllLinesAsync(headers)) : new Dictionary<string, string>(),
@@ -105,18 +105,18 @@ public sealed class EstCurl(string curl, string workingDirectory, Uri mtlsAddres
     }
 
     /// <summary>Writes <paramref name="der"/> (a DER CSR) as an EST body in the given form; returns the file name.</summary>
-    public static async Task<string> WriteCsrBodyAsync(string workingDirectory, string fileName, byte[] der, CsrBody form)
+    public static async Task<string> WriteCsrBodyAsync(string workingDirectory, string fileName, byte[] der, CurlCsrBody form)
     {
         var base64 = Convert.ToBase64String(der);
         string Lines(string newline) => string.Concat(base64.Chunk(64).Select(chunk => new string(chunk) + newline));
         string Pem(string label) => $"-----BEGIN {label}-----\n{Lines("\n")}-----END {label}-----\n";
         var text = form switch
         {
-            CsrBody.Base64OneLine => base64,
-            CsrBody.Base64Lf => Lines("\n"),
-            CsrBody.Base64Crlf => Lines("\r\n"),
-            CsrBody.Pem => Pem("CERTIFICATE REQUEST"),
-            CsrBody.PemNewCertificateRequest => Pem("NEW CERTIFICATE REQUEST"),
+            CurlCsrBody.Base64OneLine => base64,
+            CurlCsrBody.Base64Lf => Lines("\n"),
+            CurlCsrBody.Base64Crlf => Lines("\r\n"),
+            CurlCsrBody.Pem => Pem("CERTIFICATE REQUEST"),
+            CurlCsrBody.PemNewCertificateRequest => Pem("NEW CERTIFICATE REQUEST"),
             _ => throw new ArgumentOutOfRangeException(nameof(form), form, null),
         };
         await File.WriteAllTextAsync(Path.Combine(workingDirectory, fileName), text);
@@ -128,7 +128,7 @@ public sealed class EstCurl(string curl, string workingDirectory, Uri mtlsAddres
 /// The admin API calls the EST tests need beyond <see cref="PkiApiClient"/>: a token with its id and a chosen lifetime,
 /// its status, its revocation, the number of certificates stored and the newest audit rows.
 /// </summary>
-public sealed class EstAdmin(ServiceProcess service)
+public sealed class EstCurlAdmin(ServiceProcess service)
 {
     public sealed record Token(string Id, string Secret);
 

@@ -111,7 +111,7 @@ public sealed class EstCurlRefusalTests(ServiceProcess service) : IDisposable
             ? ("someone-else", EstCurlSession.SpiffeId(name))
             : (name, EstCurlSession.SpiffeId("someone-else"));
         var der = await est.NewCsrAsync("outside", commonName, spiffeId);
-        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "outside.b64", der, CsrBody.Base64Lf);
+        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "outside.b64", der, CurlCsrBody.Base64Lf);
         var before = await est.Admin.CertificateCountAsync();
 
         var answer = await est.Curl.PostAsync(est.Curl.Url(operation), body, EstCurl.Basic(token.Secret));
@@ -262,7 +262,7 @@ public sealed class EstCurlRefusalTests(ServiceProcess service) : IDisposable
         var der = changed == "cn"
             ? await est.NewCsrAsync("new", "someone-else", EstCurlSession.SpiffeId(name))
             : await est.NewCsrAsync("new", name, EstCurlSession.SpiffeId("someone-else"));
-        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "new.b64", der, CsrBody.Base64OneLine);
+        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "new.b64", der, CurlCsrBody.Base64OneLine);
         var before = await est.Admin.CertificateCountAsync();
 
         var answer = await est.Curl.PostAsync(est.Curl.Url("simplereenroll"), body, EstCurl.ClientCertificate("old.pem", "old.key"));
@@ -279,7 +279,7 @@ public sealed class EstCurlRefusalTests(ServiceProcess service) : IDisposable
         var (est, name, _) = await PrepareAsync("est-re-samekey");
         var serial = await est.EnrollAsync(name, "old");
         var der = await est.CsrForKeyAsync("same", "old.key", name, EstCurlSession.SpiffeId(name));
-        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "same.b64", der, CsrBody.Base64OneLine);
+        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "same.b64", der, CurlCsrBody.Base64OneLine);
         var before = await est.Admin.CertificateCountAsync();
 
         var answer = await est.Curl.PostAsync(est.Curl.Url("simplereenroll"), body, EstCurl.ClientCertificate("old.pem", "old.key"));
@@ -357,7 +357,7 @@ public sealed class EstCurlRefusalTests(ServiceProcess service) : IDisposable
     }
 
     /// <summary>A session with the CA files and a fresh client token for a unique name.</summary>
-    private async Task<(EstCurlSession Est, string Name, EstAdmin.Token Token)> PrepareAsync(string prefix)
+    private async Task<(EstCurlSession Est, string Name, EstCurlAdmin.Token Token)> PrepareAsync(string prefix)
     {
         var est = Session;
         await est.WriteCaFilesAsync();
@@ -370,11 +370,11 @@ public sealed class EstCurlRefusalTests(ServiceProcess service) : IDisposable
     private static async Task<string> BodyAsync(EstCurlSession est, string name, string file)
     {
         var der = await est.NewCsrAsync(file, name);
-        return await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, $"{file}.b64", der, CsrBody.Base64Lf);
+        return await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, $"{file}.b64", der, CurlCsrBody.Base64Lf);
     }
 
     /// <summary>The refusal as the wire contract has it, and nothing changed: no certificate stored, the token unused.</summary>
-    private async Task AssertRefusedAsync(EstAnswer answer, int status, int certificatesBefore, EstAdmin.Token? token)
+    private async Task AssertRefusedAsync(EstCurlAnswer answer, int status, int certificatesBefore, EstCurlAdmin.Token? token)
     {
         Assert.True(answer.Status == status, answer.ToString());
         AssertReadableReason(answer);
@@ -390,7 +390,7 @@ public sealed class EstCurlRefusalTests(ServiceProcess service) : IDisposable
     }
 
     /// <summary>text/plain, one line that says something, no stack trace.</summary>
-    private static void AssertReadableReason(EstAnswer answer)
+    private static void AssertReadableReason(EstCurlAnswer answer)
     {
         Assert.True(answer.ContentType.StartsWith("text/plain", StringComparison.OrdinalIgnoreCase), answer.ToString());
         var reason = answer.Text.Trim();
@@ -401,7 +401,7 @@ public sealed class EstCurlRefusalTests(ServiceProcess service) : IDisposable
     }
 
     /// <summary>The token enrolls now (a new key and CSR for its name): the refusal left it usable.</summary>
-    private static async Task AssertTokenEnrollsAsync(EstCurlSession est, EstAdmin.Token token, string name, string? label = null, string operation = "simpleenroll")
+    private static async Task AssertTokenEnrollsAsync(EstCurlSession est, EstCurlAdmin.Token token, string name, string? label = null, string operation = "simpleenroll")
     {
         var body = await BodyAsync(est, name, "retry");
         var answer = await est.Curl.PostAsync(est.Curl.Url(operation, label), body, EstCurl.Basic(token.Secret));

@@ -17,7 +17,7 @@ public sealed class EstCurlSession : IDisposable
         Service = service;
         Openssl = new Openssl(RequiredTool.Openssl(), _work.Path);
         Curl = new EstCurl(RequiredTool.Curl(), _work.Path, service.MtlsAddress);
-        Admin = new EstAdmin(service);
+        Admin = new EstCurlAdmin(service);
     }
 
     public ServiceProcess Service { get; }
@@ -26,7 +26,7 @@ public sealed class EstCurlSession : IDisposable
 
     public EstCurl Curl { get; }
 
-    public EstAdmin Admin { get; }
+    public EstCurlAdmin Admin { get; }
 
     public string WorkingDirectory => _work.Path;
 
@@ -64,7 +64,7 @@ public sealed class EstCurlSession : IDisposable
     {
         var der = await NewCsrAsync(file, name);
         var token = await Admin.CreateTokenAsync(name, [SpiffeId(name)], profile);
-        var body = await EstCurl.WriteCsrBodyAsync(WorkingDirectory, $"{file}.b64", der, CsrBody.Base64OneLine);
+        var body = await EstCurl.WriteCsrBodyAsync(WorkingDirectory, $"{file}.b64", der, CurlCsrBody.Base64OneLine);
         var answer = await Curl.PostAsync(Curl.Url("simpleenroll", label), body, EstCurl.Basic(token.Secret));
         Assert.True(answer.Status == 200, answer.ToString());
         Assert.Equal(1, await CertificatesAsync(answer, $"{file}.pem"));
@@ -76,7 +76,7 @@ public sealed class EstCurlSession : IDisposable
     /// <c>openssl base64 -d</c>, <c>openssl pkcs7 -inform DER -print_certs</c> into <paramref name="pemFile"/>.
     /// Returns how many certificates it holds.
     /// </summary>
-    public async Task<int> CertificatesAsync(EstAnswer answer, string pemFile) =>
+    public async Task<int> CertificatesAsync(EstCurlAnswer answer, string pemFile) =>
         await CertificatesAsync(answer.Body, pemFile);
 
     public async Task<int> CertificatesAsync(byte[] base64Body, string pemFile)
@@ -115,7 +115,7 @@ public sealed class EstCurlSession : IDisposable
     /// RFC 7030 4.1.3 / the wire contract: base64 in lines of at most 64 characters, each ended by "\n" (no CR),
     /// the last one too.
     /// </summary>
-    public static void AssertBase64Lines(EstAnswer answer)
+    public static void AssertBase64Lines(EstCurlAnswer answer)
     {
         var text = answer.Text;
         Assert.True(text.Length > 0, answer.ToString());

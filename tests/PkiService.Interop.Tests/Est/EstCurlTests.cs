@@ -93,16 +93,16 @@ public sealed class EstCurlTests(ServiceProcess service) : IDisposable
 
     /// <summary>RFC 8951 3.2: every body form clients send, with Basic (user name ignored) or Bearer.</summary>
     [SkippableTheory]
-    [InlineData(CsrBody.Base64OneLine, "basic")]
-    [InlineData(CsrBody.Base64Lf, "basic")]
-    [InlineData(CsrBody.Base64Crlf, "basic")]
-    [InlineData(CsrBody.Pem, "basic")]
-    [InlineData(CsrBody.PemNewCertificateRequest, "basic")]
-    [InlineData(CsrBody.Base64OneLine, "bearer")]
-    [InlineData(CsrBody.Base64Crlf, "bearer")]
-    [InlineData(CsrBody.Base64Lf, "basic+cte")]
-    [InlineData(CsrBody.Base64OneLine, "bearer+cte")]
-    public async Task SimpleEnroll_CsrBodyForm_IssuesCertificateThatVerifies(CsrBody form, string authentication)
+    [InlineData(CurlCsrBody.Base64OneLine, "basic")]
+    [InlineData(CurlCsrBody.Base64Lf, "basic")]
+    [InlineData(CurlCsrBody.Base64Crlf, "basic")]
+    [InlineData(CurlCsrBody.Pem, "basic")]
+    [InlineData(CurlCsrBody.PemNewCertificateRequest, "basic")]
+    [InlineData(CurlCsrBody.Base64OneLine, "bearer")]
+    [InlineData(CurlCsrBody.Base64Crlf, "bearer")]
+    [InlineData(CurlCsrBody.Base64Lf, "basic+cte")]
+    [InlineData(CurlCsrBody.Base64OneLine, "bearer+cte")]
+    public async Task SimpleEnroll_CsrBodyForm_IssuesCertificateThatVerifies(CurlCsrBody form, string authentication)
     {
         var est = Session;
         await est.WriteCaFilesAsync();
@@ -144,7 +144,7 @@ public sealed class EstCurlTests(ServiceProcess service) : IDisposable
         var name = EstCurlSession.UniqueName($"est-{label}");
         var der = await est.NewCsrAsync("labelled", name);
         var token = await est.Admin.CreateTokenAsync(name, [EstCurlSession.SpiffeId(name)], profile: label);
-        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "labelled.b64", der, CsrBody.Base64Lf);
+        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "labelled.b64", der, CurlCsrBody.Base64Lf);
 
         var answer = await est.Curl.PostAsync(est.Curl.Url("simpleenroll", label), body, EstCurl.Bearer(token.Secret));
 
@@ -167,7 +167,7 @@ public sealed class EstCurlTests(ServiceProcess service) : IDisposable
         var name = EstCurlSession.UniqueName("est-reenroll");
         var oldSerial = await est.EnrollAsync(name, "old", profile, label);
         var der = await est.NewCsrAsync("new", name);
-        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "new.b64", der, CsrBody.Base64Crlf);
+        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "new.b64", der, CurlCsrBody.Base64Crlf);
 
         var answer = await est.Curl.PostAsync(est.Curl.Url("simplereenroll", label), body, EstCurl.ClientCertificate("old.pem", "old.key"));
 
@@ -193,7 +193,7 @@ public sealed class EstCurlTests(ServiceProcess service) : IDisposable
 
         // The new certificate re-enrolls in turn: rotation over EST is a loop.
         var third = await est.NewCsrAsync("third", name);
-        var thirdBody = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "third.b64", third, CsrBody.Pem);
+        var thirdBody = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "third.b64", third, CurlCsrBody.Pem);
         var again = await est.Curl.PostAsync(est.Curl.Url("simplereenroll", label), thirdBody, EstCurl.ClientCertificate("new.pem", "new.key"));
         Assert.True(again.Status == 200, again.ToString());
         Assert.Equal("superseded", await service.Api.GetStatusAsync(newSerial));
@@ -214,7 +214,7 @@ public sealed class EstCurlTests(ServiceProcess service) : IDisposable
         var name = EstCurlSession.UniqueName("est-keygen");
         var der = await est.NewCsrAsync("request", name, keyType: keyType);
         var token = await est.Admin.CreateTokenAsync(name, [EstCurlSession.SpiffeId(name)], profile: label ?? "client");
-        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "request.b64", der, CsrBody.Base64OneLine);
+        var body = await EstCurl.WriteCsrBodyAsync(est.WorkingDirectory, "request.b64", der, CurlCsrBody.Base64OneLine);
 
         var answer = await est.Curl.PostAsync(est.Curl.Url("serverkeygen", label), body, EstCurl.Basic(token.Secret));
 
@@ -335,7 +335,7 @@ public sealed class EstCurlTests(ServiceProcess service) : IDisposable
     /// Splits a multipart/mixed answer (RFC 2046 5.1) at its boundary, as a client does: each part's headers up to the
     /// first empty line, then its body. The wire contract says CRLF line ends.
     /// </summary>
-    private static List<Part> MultipartParts(EstAnswer answer)
+    private static List<Part> MultipartParts(EstCurlAnswer answer)
     {
         var boundary = answer.ContentType.Split(';').Select(p => p.Trim())
             .First(p => p.StartsWith("boundary=", StringComparison.OrdinalIgnoreCase))["boundary=".Length..].Trim('"');
