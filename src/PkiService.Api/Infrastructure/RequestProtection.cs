@@ -70,8 +70,8 @@ public static class RequestProtection
             limiter.AddPolicy(EnrollmentPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
                 ClientKey(http),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = options.EnrollmentPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
-            // The renewal endpoint is all the mTLS listener serves (anything else there is a 404 that touches nothing),
-            // and every renewal, refused or not, costs a chain build and a database read.
+            // Renewals (POST /api/v1/renew and EST simplereenroll on the mTLS listener): every one, refused or not,
+            // costs a chain build and a database read.
             limiter.AddPolicy(RenewalPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
                 ClientKey(http),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = options.RenewalPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
@@ -135,6 +135,10 @@ public static class RequestProtection
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
         http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        if (PlainTextErrorsMetadata.AppliesTo(http))
+        {
+            return Results.Text($"{title}; retry after {seconds} s.", "text/plain; charset=utf-8", statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(http);
+        }
         return Results.Problem(
             statusCode: StatusCodes.Status429TooManyRequests,
             title: title,
