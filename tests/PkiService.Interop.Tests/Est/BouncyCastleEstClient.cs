@@ -69,7 +69,7 @@ public sealed class BouncyCastleEstClient : IDisposable
     public async Task<BouncyCastleEstResult> RunAsync(string operation, IEnumerable<(string Name, string? Value)> options)
     {
         await EnsureBuiltAsync();
-        List<string> arguments = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"];
+        List<string> arguments = ["-XX:+UseSerialGC"];
         if (Environment.GetEnvironmentVariable("PKI_EST_DEBUG") == "1")
         {
             arguments.AddRange(["-Dorg.bouncycastle.debug.est=all", "-Djavax.net.debug=ssl:handshake"]);
