@@ -5,6 +5,7 @@ using PkiService.Api.Features.CaCertificates;
 using PkiService.Api.Features.Certificates;
 using PkiService.Api.Features.Crl;
 using PkiService.Api.Features.Enrollment;
+using PkiService.Api.Features.Est;
 using PkiService.Api.Features.Expiry;
 using PkiService.Api.Features.Ocsp;
 using PkiService.Api.Features.Renewal;
@@ -40,6 +41,7 @@ app.MapApiKeyEndpoints();
 app.MapAuditEndpoints();
 app.MapBenchmarkEndpoints(app.Configuration);
 app.MapRenewalEndpoints();
+app.MapEstEndpoints();
 
 try
 {

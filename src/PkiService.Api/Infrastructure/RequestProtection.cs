@@ -135,6 +135,10 @@ public static class RequestProtection
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
         http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        if (PlainTextErrorsMetadata.AppliesTo(http))
+        {
+            return Results.Text($"{title}; retry after {seconds} s.", "text/plain; charset=utf-8", statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(http);
+        }
         return Results.Problem(
             statusCode: StatusCodes.Status429TooManyRequests,
             title: title,
