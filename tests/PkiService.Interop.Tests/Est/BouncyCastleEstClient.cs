@@ -86,7 +86,10 @@ public sealed class BouncyCastleEstClient : IDisposable
                 arguments.AddRange(["--" + name, value]);
             }
         }
-        return new BouncyCastleEstResult(await ExternalCommand.RunAsync(_java!, arguments, timeout: RunTimeout));
+        var result = await ExternalCommand.RunAsync(_java!, arguments, timeout: RunTimeout);
+        // The command line is shown in test output and assertion messages: without the token's secret.
+        var token = options.FirstOrDefault(option => option.Name == "token").Value;
+        return new BouncyCastleEstResult(token is null ? result : result with { Command = result.Command.Replace(token, "<token>", StringComparison.Ordinal) });
     }
 
     private static string ClassPath() => string.Join(Path.PathSeparator, Jars);

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using PkiService.Interop.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace PkiService.Interop.Tests.Est;
 
@@ -14,7 +15,8 @@ namespace PkiService.Interop.Tests.Est;
 /// and against the service's own records (status, supersession, audit <c>via est</c>).
 /// </summary>
 [Collection(ServiceCollection.Name)]
-public sealed class BouncyCastleEstTests(ServiceProcess service, BouncyCastleEstClient bc) : IClassFixture<BouncyCastleEstClient>, IDisposable
+public sealed class BouncyCastleEstTests(ServiceProcess service, BouncyCastleEstClient bc, ITestOutputHelper output)
+    : IClassFixture<BouncyCastleEstClient>, IDisposable
 {
     private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
     private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
@@ -208,8 +210,12 @@ public sealed class BouncyCastleEstTests(ServiceProcess service, BouncyCastleEst
     /// Runs one BC operation against the service's TLS listener: <c>--server host:port</c> (BC adds https:// and
     /// /.well-known/est[/label] itself), then <paramref name="options"/>.
     /// </summary>
-    private Task<BouncyCastleEstResult> Bc(string operation, params (string Name, string? Value)[] options) =>
-        bc.RunAsync(operation, [("server", service.MtlsAddress.Authority), .. options]);
+    private async Task<BouncyCastleEstResult> Bc(string operation, params (string Name, string? Value)[] options)
+    {
+        var result = await bc.RunAsync(operation, [("server", service.MtlsAddress.Authority), .. options]);
+        output.WriteLine(result.ToString()); // what BC printed, for the record
+        return result;
+    }
 
     /// <summary>
     /// Checks <c>&lt;file&gt;.pem</c> as openssl sees it: it chains to the root through the issuing CA, certifies the
