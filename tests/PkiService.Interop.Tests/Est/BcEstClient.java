@@ -23,6 +23,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
@@ -32,6 +33,7 @@ import java.security.Security;
 import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -49,6 +51,7 @@ import org.bouncycastle.asn1.est.CsrAttrs;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
 import org.bouncycastle.asn1.x509.GeneralName;
@@ -66,7 +69,6 @@ import org.bouncycastle.est.jcajce.JcaJceUtils;
 import org.bouncycastle.est.jcajce.JsseESTServiceBuilder;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
@@ -221,7 +223,7 @@ public final class BcEstClient
         {
             PrivateKeyInfo made = response.getPrivateKeyInfo();
             System.out.println("SERVER-KEY " + made.getPrivateKeyAlgorithm().getAlgorithm().getId());
-            report(response, new JcaPEMKeyConverter().getPrivateKey(made));
+            report(response, jsseKey(made));
         }
         else
         {
@@ -387,8 +389,22 @@ public final class BcEstClient
             {
                 throw new IllegalArgumentException(file + " holds no PEM PKCS#8 private key");
             }
-            return new JcaPEMKeyConverter().getPrivateKey((PrivateKeyInfo)pem);
+            return jsseKey((PrivateKeyInfo)pem);
         }
+    }
+
+    /**
+     * The key as the JDK's own providers make it. BC's JcaPEMKeyConverter makes EC keys of BC's provider, named
+     * "ECDSA", and JSSE then finds no client authentication scheme for them ("private key algorithm ECDSA not in
+     * request list") and sends no certificate.
+     */
+    private static PrivateKey jsseKey(PrivateKeyInfo info) throws Exception
+    {
+        ASN1ObjectIdentifier algorithm = info.getPrivateKeyAlgorithm().getAlgorithm();
+        String name = algorithm.equals(X9ObjectIdentifiers.id_ecPublicKey) ? "EC"
+            : algorithm.equals(PKCSObjectIdentifiers.rsaEncryption) ? "RSA"
+            : algorithm.getId();
+        return KeyFactory.getInstance(name).generatePrivate(new PKCS8EncodedKeySpec(info.getEncoded()));
     }
 
     private static void writePem(Path file, Object value) throws Exception
