@@ -10,7 +10,10 @@ namespace PkiService.Api.Features.Est;
 /// </summary>
 public static class EstCertificates
 {
-    /// <summary>The DER of a certs-only SignedData holding <paramref name="certificates"/> (DER each), in that order.</summary>
+    /// <summary>
+    /// The DER of a certs-only SignedData holding <paramref name="certificates"/> (DER each). The certificates field is a
+    /// SET (RFC 5652 5.1), so DER sorts it: clients build the chain from the certificates, not from their order.
+    /// </summary>
     public static byte[] CertsOnly(params byte[][] certificates)
     {
         ArgumentNullException.ThrowIfNull(certificates);

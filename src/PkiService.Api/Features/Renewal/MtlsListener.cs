@@ -66,7 +66,7 @@ public static class MtlsListener
             }
             if (onMtlsListener && !mtlsOnly)
             {
-                throw new NotFoundException($"The mTLS listener serves only POST /api/v1/renew; {context.Request.Path} is on the plain listener.");
+                throw new NotFoundException($"The mTLS listener serves only POST /api/v1/renew and EST (/.well-known/est/); {context.Request.Path} is on the plain listener.");
             }
             await next(context);
         });
