@@ -58,14 +58,14 @@ public sealed partial class PkiMetrics
         _logger = logger;
         var meter = meterFactory.Create(MeterName);
 
-        _issued = meter.CreateCounter<long>("pki.certificates.issued", description: "Enrollment attempts by profile and outcome (success, unauthorized, rejected, error)");
-        _renewed = meter.CreateCounter<long>("pki.certificates.renewed", description: "Renewal attempts over mTLS by profile and outcome (success, unauthorized, rejected, error)");
+        _issued = meter.CreateCounter<long>("pki.certificates.issued", description: "Enrollment attempts by profile, outcome (success, unauthorized, rejected, error) and protocol (rest, est)");
+        _renewed = meter.CreateCounter<long>("pki.certificates.renewed", description: "Renewal attempts over mTLS by profile, outcome (success, unauthorized, rejected, error) and protocol (rest, est)");
         _revoked = meter.CreateCounter<long>("pki.certificates.revoked", description: "Revocation requests by profile and outcome (success, not_found, conflict, invalid, error)");
         _ocspRequests = meter.CreateCounter<long>("pki.ocsp.requests", description: "OCSP requests by answer: good, revoked, unknown, mixed, malformed, unauthorized, internal_error");
         _ocspDuration = meter.CreateHistogram<double>("pki.ocsp.request.duration", unit: "s", description: "Time to answer an OCSP request (parse, cache or look up, sign)");
         _crlBuildDuration = meter.CreateHistogram<double>("pki.crl.build.duration", unit: "s", description: "Time to build, number and sign both CRLs");
         _commitBatchSize = meter.CreateHistogram<int>("pki.issuance.commit.batch_size", unit: "{enrollment}",
-            description: "Enrollments stored by one database transaction (group commit)",
+            description: "Issuances (enrollments and renewals) stored by one database transaction (group commit)",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         _commitDuration = meter.CreateHistogram<double>("pki.issuance.commit.duration", unit: "s", description: "Time of one group-commit transaction, from BEGIN to COMMIT");
         _expiryWarnings = meter.CreateCounter<long>("pki.expiry.warnings", description: "Expiry warning delivery attempts by channel and outcome (sent, failed, given_up, passed)");
@@ -79,9 +79,11 @@ public sealed partial class PkiMetrics
         }
     }
 
-    public void CertificateIssued(string? profile, string outcome) => _issued.Add(1, Tags(profile, outcome));
+    public void CertificateIssued(string? profile, string outcome, string protocol) =>
+        _issued.Add(1, [new("profile", profile ?? "none"), new("outcome", outcome), new("protocol", protocol)]);
 
-    public void CertificateRenewed(string? profile, string outcome) => _renewed.Add(1, Tags(profile, outcome));
+    public void CertificateRenewed(string? profile, string outcome, string protocol) =>
+        _renewed.Add(1, [new("profile", profile ?? "none"), new("outcome", outcome), new("protocol", protocol)]);
 
     public void CertificateRevoked(string? profile, string outcome) => _revoked.Add(1, Tags(profile, outcome));
 

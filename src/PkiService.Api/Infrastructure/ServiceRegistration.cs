@@ -50,6 +50,7 @@ public static class ServiceRegistration
         services.AddScoped<CertificateIssuer>();
         services.AddScoped<TokenIssuance>();
         services.AddScoped<CertificateRenewal>();
+        services.Configure<RenewalKeyOptions>(builder.Configuration.GetSection(RenewalKeyOptions.Section));
         services.AddSingleton<IssuanceCommitter>();
         services.AddHostedService(provider => provider.GetRequiredService<IssuanceCommitter>());
 

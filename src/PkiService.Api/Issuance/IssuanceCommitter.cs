@@ -9,40 +9,43 @@ using PkiService.Core.Issuance;
 
 namespace PkiService.Api.Issuance;
 
-/// <summary>A signed certificate waiting to be stored, with the grant it was issued under and the audit event it records.</summary>
-public sealed record PendingIssuance(CertificateRecord Certificate, IssuanceGrant Grant, AuditEntry Audit)
-{
-    /// <summary>The one-time token the commit consumes; the committer takes only grants that consume one.</summary>
-    public string TokenId => Grant.ConsumedTokenId
-        ?? throw new InvalidOperationException($"A {Grant.Source} grant consumes no token; the group committer stores token enrollments only.");
-}
+/// <summary>
+/// A signed certificate waiting to be stored, with the grant it was issued under and the audit event it records. What
+/// the grant spends is spent in the same transaction: a token grant consumes its token, a renewal supersedes the
+/// certificate renewed, a service grant spends nothing.
+/// </summary>
+public sealed record PendingIssuance(CertificateRecord Certificate, IssuanceGrant Grant, AuditEntry? Audit);
 
 /// <summary>What became of a <see cref="PendingIssuance"/>. Only <see cref="Committed"/> may be handed to the client.</summary>
 public enum IssuanceCommitOutcome
 {
-    /// <summary>The token is consumed and the certificate and its audit event are committed.</summary>
+    /// <summary>The certificate and its audit event are committed, and what its grant spends is spent.</summary>
     Committed,
 
-    /// <summary>The token was used, revoked or expired meanwhile (another request won the race); nothing was stored.</summary>
-    TokenNotUsable,
+    /// <summary>
+    /// What the grant spends was spent meanwhile (another request won the race): the token was used, revoked or expired,
+    /// or the certificate being renewed was renewed or revoked. Nothing was stored.
+    /// </summary>
+    NotUsable,
 
     /// <summary>Another certificate has this serial; nothing was stored. Sign again with a fresh serial.</summary>
     SerialTaken,
 }
 
 /// <summary>
-/// Group commit for enrollments. SQLite admits one writer at a time and each commit costs an fsync of the WAL
-/// (<c>synchronous=FULL</c>), so one transaction per enrollment makes concurrent clients queue on the write lock.
-/// Requests do everything that needs no lock (token look-up, CSR checks, signing) in parallel and then hand the
-/// signed record here; one writer takes whatever has arrived, consumes each token, stores each certificate and audit
-/// event in one transaction, commits once, and only then answers each request. A request is never answered
-/// <see cref="IssuanceCommitOutcome.Committed"/> before its commit, and a failed batch is retried one enrollment per
-/// transaction, so one bad record cannot fail the others.
+/// Group commit for every issuance (token enrollments and renewals, from any front end). SQLite admits one writer at
+/// a time and each commit costs an fsync of the WAL (<c>synchronous=FULL</c>), so one transaction per issuance makes
+/// concurrent clients queue on the write lock. Requests do everything that needs no lock (credential look-up, CSR
+/// checks, signing) in parallel and then hand the signed record here; one writer takes whatever has arrived, checks
+/// with the write lock held that each grant can still be spent (the token unused, the renewed certificate active),
+/// spends it, stores each certificate and audit event in one transaction, commits once, and only then answers each
+/// request. A request is never answered <see cref="IssuanceCommitOutcome.Committed"/> before its commit, and a failed
+/// batch is retried one issuance per transaction, so one bad record cannot fail the others.
 /// </summary>
 public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeProvider time, PkiMetrics metrics, ILogger<IssuanceCommitter> logger)
     : BackgroundService
 {
-    /// <summary>At most this many enrollments share a transaction (bounds the lock hold time and the SQL parameter count).</summary>
+    /// <summary>At most this many issuances share a transaction (bounds the lock hold time and the SQL parameter count).</summary>
     public const int MaxBatchSize = 256;
 
     private readonly Channel<Submission> queue = Channel.CreateUnbounded<Submission>(new UnboundedChannelOptions { SingleReader = true });
@@ -53,13 +56,23 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
     public Task<IssuanceCommitOutcome> CommitAsync(PendingIssuance issuance)
     {
         ArgumentNullException.ThrowIfNull(issuance);
-        _ = issuance.TokenId; // refuse a grant that consumes no token before it is queued
         var submission = new Submission(issuance, new TaskCompletionSource<IssuanceCommitOutcome>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!queue.Writer.TryWrite(submission))
         {
-            throw new ServiceStoppingException("The service is stopping; retry the enrollment in a moment (the token was not used).");
+            throw new ServiceStoppingException("The service is stopping; retry in a moment (nothing was issued, the token or certificate was not used).");
         }
         return submission.Result.Task;
+    }
+
+    /// <summary>
+    /// Commits the issuance in a transaction of its own, now, without the queue: for the service's own certificates,
+    /// which are issued while the host starts (before this background service runs).
+    /// </summary>
+    public async Task<IssuanceCommitOutcome> CommitNowAsync(PendingIssuance issuance)
+    {
+        ArgumentNullException.ThrowIfNull(issuance);
+        var submission = new Submission(issuance, new TaskCompletionSource<IssuanceCommitOutcome>());
+        return (await CommitInOneTransactionAsync([submission]))[0];
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -126,16 +139,22 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
         var serials = batch.Select(s => s.Issuance.Certificate.SerialNumber).ToList();
         // RFC 5280 4.1.2.2: serials are unique per CA. A 128-bit collision is practically impossible, but checked anyway.
         var taken = (await db.Certificates.Where(c => serials.Contains(c.SerialNumber)).Select(c => c.SerialNumber).ToListAsync()).ToHashSet();
-        // The tokens still usable, read with the write lock held, so no other transaction can consume one before this
-        // one commits; within the batch the first request for a token takes it and any other for it is refused.
+        // What the grants spend, read with the write lock held, so no other transaction can spend it before this one
+        // commits; within the batch the first request for a token (or a certificate) takes it and any other is refused.
         var now = time.GetUtcNow().UtcDateTime;
-        var tokenIds = batch.Select(s => s.Issuance.TokenId).Distinct().ToList();
-        var usable = (await db.EnrollmentTokens
+        var tokenIds = batch.Select(s => s.Issuance.Grant.ConsumedTokenId).OfType<string>().Distinct().ToList();
+        var usableTokens = tokenIds.Count == 0 ? [] : (await db.EnrollmentTokens
             .Where(t => tokenIds.Contains(t.Id))
             .Where(EnrollmentTokenRecord.InState(EnrollmentTokenState.Unused, now))
             .Select(t => t.Id)
             .ToListAsync()).ToHashSet();
+        var renewedSerials = batch.Select(s => s.Issuance.Grant.SupersededSerial).OfType<string>().Distinct().ToList();
+        var activeRenewed = renewedSerials.Count == 0 ? [] : (await db.Certificates
+            .Where(c => renewedSerials.Contains(c.SerialNumber) && c.Status == CertificateStatus.Active)
+            .Select(c => new { c.SerialNumber, c.IssuerFingerprint })
+            .ToListAsync()).Select(c => (c.SerialNumber, c.IssuerFingerprint)).ToHashSet();
         var consumed = new List<string>(batch.Count);
+        var superseded = new List<(string Old, string Issuer, string New)>();
         for (var i = 0; i < batch.Count; i++)
         {
             var issuance = batch[i].Issuance;
@@ -144,15 +163,31 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
                 outcomes[i] = IssuanceCommitOutcome.SerialTaken;
                 continue;
             }
-            if (!usable.Remove(issuance.TokenId))
+            if (issuance.Grant.ConsumedTokenId is { } tokenId && !usableTokens.Remove(tokenId))
             {
-                outcomes[i] = IssuanceCommitOutcome.TokenNotUsable;
+                outcomes[i] = IssuanceCommitOutcome.NotUsable;
                 continue;
             }
-            consumed.Add(issuance.TokenId);
+            // A renewal is issued by the renewed certificate's CA, which is the CA issuing now (RenewCertificate checks it).
+            if (issuance.Grant.SupersededSerial is { } old && !activeRenewed.Remove((old, issuance.Certificate.IssuerFingerprint)))
+            {
+                outcomes[i] = IssuanceCommitOutcome.NotUsable;
+                continue;
+            }
+            if (issuance.Grant.ConsumedTokenId is { } spent)
+            {
+                consumed.Add(spent);
+            }
+            if (issuance.Grant.SupersededSerial is { } renewed)
+            {
+                superseded.Add((renewed, issuance.Certificate.IssuerFingerprint, issuance.Certificate.SerialNumber));
+            }
             issuance.Certificate.Id = 0; // a batch that failed may have left a key on it; the retry's insert draws its own
             db.Certificates.Add(issuance.Certificate);
-            await audit.AppendAsync(issuance.Audit, CancellationToken.None);
+            if (issuance.Audit is { } entry)
+            {
+                await audit.AppendAsync(entry, CancellationToken.None);
+            }
             outcomes[i] = IssuanceCommitOutcome.Committed;
         }
         if (consumed.Count > 0)
@@ -163,6 +198,16 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
                 throw new InvalidOperationException($"Consumed {updated} enrollment tokens where {consumed.Count} were usable under the write lock.");
             }
         }
+        foreach (var (old, issuer, replacement) in superseded)
+        {
+            var updated = await db.Certificates
+                .Where(c => c.SerialNumber == old && c.IssuerFingerprint == issuer && c.Status == CertificateStatus.Active)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.Status, CertificateStatus.Superseded).SetProperty(c => c.SupersededBy, replacement));
+            if (updated != 1)
+            {
+                throw new InvalidOperationException($"Certificate {old} was active under the write lock but superseding it updated {updated} rows.");
+            }
+        }
         await db.SaveChangesAsync(CancellationToken.None);
         await transaction.CommitAsync(CancellationToken.None);
         metrics.IssuanceCommitted(batch.Count, Stopwatch.GetElapsedTime(started));
@@ -170,6 +215,6 @@ public sealed partial class IssuanceCommitter(IServiceScopeFactory scopes, TimeP
     }
 
     [LoggerMessage(EventId = 3110, EventName = "IssuanceBatchFailed", Level = LogLevel.Warning,
-        Message = "Committing {Count} enrollments in one transaction failed; committing them one by one")]
+        Message = "Committing {Count} issuances in one transaction failed; committing them one by one")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
 }

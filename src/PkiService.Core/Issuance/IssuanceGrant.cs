@@ -40,4 +40,7 @@ public sealed record IssuanceGrant(
 
     /// <summary>The one-time token this issuance consumes, when it was granted by one; null otherwise.</summary>
     public string? ConsumedTokenId => Source == GrantSource.EnrollmentToken ? SourceId : null;
+
+    /// <summary>The serial of the certificate this issuance supersedes (a renewal), which must still be active; null otherwise.</summary>
+    public string? SupersededSerial => Source == GrantSource.CurrentCertificate ? SourceId : null;
 }

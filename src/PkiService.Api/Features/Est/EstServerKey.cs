@@ -29,17 +29,17 @@ public sealed class EstServerKey : IDisposable
 {
     private AsymmetricAlgorithm? _dotNetKey;
     private Ed25519PrivateKeyParameters? _ed25519;
+    private CertificationRequest? _request;
 
     /// <summary>
     /// Verifies the client's CSR (signature, key kind, names: <see cref="CertificationRequest.FromDer"/>), makes a new
-    /// key of the same kind, and returns the CSR for the new key with the same subject and requested extensions.
+    /// key of the same kind, and returns the CSR for the new key with the same subject and requested extensions. One key
+    /// per object: a second call returns the same request.
     /// </summary>
-    public CertificationRequest Generate(byte[] clientCsrDer)
+    public CertificationRequest Generate(byte[] clientCsrDer) => _request ??= MakeKeyAndRequest(clientCsrDer);
+
+    private CertificationRequest MakeKeyAndRequest(byte[] clientCsrDer)
     {
-        if (_dotNetKey is not null || _ed25519 is not null)
-        {
-            throw new InvalidOperationException("A server key is made once per request.");
-        }
         var original = CertificationRequest.FromDer(clientCsrDer);
         var info = new Pkcs10CertificationRequest(clientCsrDer).GetCertificationRequestInfo();
         var extensions = RequestedExtensions(info);
@@ -83,6 +83,7 @@ public sealed class EstServerKey : IDisposable
         _dotNetKey?.Dispose();
         _dotNetKey = null;
         _ed25519 = null;
+        _request = null;
     }
 
     private static X500DistinguishedName Subject(CertificationRequestInfo info) => new(info.Subject.GetEncoded(Asn1Encodable.Der));

@@ -79,18 +79,19 @@ public sealed class MtlsListenerCertificate(
         }
     }
 
-    /// <summary>Issues and records the listener certificate in one transaction, like an enrollment without a token.</summary>
+    /// <summary>
+    /// Issues and records the listener certificate in a transaction of its own, like an enrollment without a token (and,
+    /// as before, without an audit row: the service issues it to itself). It commits at once rather than with the group
+    /// commit, whose background service may not have started yet.
+    /// </summary>
     private async Task<byte[]> IssueAsync(CertificationRequest request, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
         var issuer = scope.ServiceProvider.GetRequiredService<CertificateIssuer>();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var grant = IssuanceGrant.ForService(
             "mtls-listener", new NameAuthorization(_address.CommonName, _address.SubjectAltNames), CertificateProfile.Server);
-        var issued = await issuer.IssueAndAddAsync(request, grant, options.Value.ListenerCertificateValidityDuration, cancellationToken);
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        var issued = await issuer.IssueAsync(request, grant, options.Value.ListenerCertificateValidityDuration,
+            _ => null, () => new InvalidOperationException("A service grant spends nothing, so it cannot have been spent."), now: true);
         return issued.Der;
     }
 

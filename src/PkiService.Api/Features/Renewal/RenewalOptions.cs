@@ -2,7 +2,7 @@ using PkiService.Core.Primitives;
 
 namespace PkiService.Api.Features.Renewal;
 
-/// <summary>The <c>Renewal</c> configuration section (ISO 8601 durations): the mTLS listener's own certificate, and what a renewal accepts.</summary>
+/// <summary>The <c>Renewal</c> configuration section (ISO 8601 durations): the mTLS listener's own certificate. What a renewal accepts is <see cref="Issuance.RenewalKeyOptions"/>.</summary>
 public sealed class RenewalOptions
 {
     public const string Section = "Renewal";
@@ -12,12 +12,6 @@ public sealed class RenewalOptions
 
     /// <summary>How often the listener certificate is checked for renewal.</summary>
     public string ListenerCertificateCheckInterval { get; set; } = "PT1H";
-
-    /// <summary>
-    /// Whether a renewal may certify the same public key again. Off by default: a renewal must bring a new key (400
-    /// otherwise, and the old certificate stays active), as step-ca and EST clients do.
-    /// </summary>
-    public bool AllowKeyReuse { get; set; }
 
     public TimeSpan ListenerCertificateValidityDuration => IsoDuration.ParseSetting(ListenerCertificateValidity, "Renewal:ListenerCertificateValidity");
 

@@ -54,7 +54,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Crl_ThreeHostsOnOneDatabase_OneHolderAndSameBytesAndETagOnEveryHost()
     {
-        using var cluster = Cluster.Start(3);
+        using var cluster = await Cluster.StartAsync(3);
 
         var holders = cluster.Hosts.Where(h => Lease(h).IsHeld).ToList();
         var holder = Assert.Single(holders);
@@ -79,7 +79,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Revoke_OnFollower_ListedInCompleteAndDeltaCrlOnEveryHostWithinOneSecond()
     {
-        using var cluster = Cluster.Start(3);
+        using var cluster = await Cluster.StartAsync(3);
         var holder = cluster.Hosts.Single(h => Lease(h).IsHeld);
         var follower = cluster.Hosts.First(h => h != holder);
         var token = await follower.CreateTokenAsync("cluster-revoked");
@@ -126,7 +126,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Revoke_OnFollowerWhileLeaseVacant_FollowerTakesLeaseAndListsSerial()
     {
-        using var cluster = Cluster.Start(2, FailoverSettings);
+        using var cluster = await Cluster.StartAsync(2, FailoverSettings);
         var holder = cluster.Hosts.Single(h => Lease(h).IsHeld);
         var follower = cluster.Hosts.Single(h => h != holder);
         var token = await follower.CreateTokenAsync("vacant-lease");
@@ -156,7 +156,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Failover_HolderHostDisposed_AnotherHostPublishesHigherCrlNumberWithinLeaseDuration()
     {
-        using var cluster = Cluster.Start(3, FailoverSettings);
+        using var cluster = await Cluster.StartAsync(3, FailoverSettings);
         var holder = cluster.Hosts.Single(h => Lease(h).IsHeld);
         var numbers = new List<long> { await CrlNumberAsync(holder) };
         await RevokeOneAsync(holder, "before-failover");
@@ -193,7 +193,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Failover_HolderStopsRenewing_AnotherHostTakesOverAfterExpiryAndOldHolderFollows()
     {
-        using var cluster = Cluster.Start(2, FailoverSettings);
+        using var cluster = await Cluster.StartAsync(2, FailoverSettings);
         var holder = cluster.Hosts.Single(h => Lease(h).IsHeld);
         var before = await CrlNumberAsync(holder);
 
@@ -221,7 +221,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Publish_LeaseTakenOverBehindHoldersBack_PublishesNothing()
     {
-        using var cluster = Cluster.Start(1);
+        using var cluster = await Cluster.StartAsync(1);
         var holder = cluster.Hosts[0];
         // Settle first: the job's own builds (taking the lease over, renewals) must not race the takeover below. One CI
         // run read CRL 1 here while the takeover build was still to publish CRLs 3 and 5 (before the lease moved).
@@ -251,7 +251,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Reload_PublishedCrlWithBadSignature_NotServed()
     {
-        using var cluster = Cluster.Start(2);
+        using var cluster = await Cluster.StartAsync(2);
         var follower = cluster.Hosts.Single(h => !Lease(h).IsHeld);
         var served = await CrlNumberAsync(follower);
         await ExecuteAsync(follower,
@@ -273,7 +273,7 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
         {
             successor = hosts.FirstOrDefault(h => Lease(h).IsHeld);
             return successor is not null && await CrlNumberAsync(successor) > aboveNumber;
-        }, TimeSpan.FromSeconds(10));
+        }, TimeSpan.FromSeconds(30)); // only catches "never": a run at load 26 took over 10 s
         return successor!;
     }
 
@@ -364,7 +364,36 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
 
         public string DataDirectory { get; private init; } = "";
 
-        public static Cluster Start(int count, Dictionary<string, string?>? settings = null)
+        /// <summary>
+        /// Starts the hosts and waits until the cluster has settled: one holder whose start-up builds (the first CRL, the
+        /// build after taking the lease) are published, and every host serving that CRL. Tests that read a CRL number
+        /// and then act would otherwise race those builds (two CI runs under load saw a number move under a test).
+        /// </summary>
+        public static async Task<Cluster> StartAsync(int count, Dictionary<string, string?>? settings = null)
+        {
+            var cluster = Start(count, settings);
+            var watch = Stopwatch.StartNew();
+            while (true)
+            {
+                var holders = cluster.Hosts.Where(h => Lease(h).IsHeld).ToList();
+                if (holders.Count == 1)
+                {
+                    var publisher = holders[0].Services.GetRequiredService<CrlPublisher>();
+                    await publisher.EnsurePublishedAfterAsync(CancellationToken.None); // waits out a build under way
+                    var published = await ScalarAsync<long>(holders[0],
+                        "SELECT \"Number\" FROM \"PublishedCrls\" WHERE \"Kind\" = 'Complete' AND \"IssuerFingerprint\" = @ca", Issuing(holders[0]));
+                    var served = await Task.WhenAll(cluster.Hosts.Select(CrlNumberAsync));
+                    if (!publisher.IsDue(DateTimeOffset.UtcNow) && served.All(n => n == published))
+                    {
+                        return cluster;
+                    }
+                }
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"the cluster of {count} did not settle within 30 s");
+                await Task.Delay(50);
+            }
+        }
+
+        private static Cluster Start(int count, Dictionary<string, string?>? settings)
         {
             settings ??= Settings;
             var first = new PkiApiFactory(settings: settings, database: TestDatabase.Postgres);

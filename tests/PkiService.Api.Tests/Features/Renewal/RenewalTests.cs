@@ -91,6 +91,56 @@ public abstract class RenewalTests : IDisposable
         Assert.Equal(1, await db.Certificates.CountAsync(c => c.CommonName == "raced" && c.Status == CertificateStatus.Active));
     }
 
+    /// <summary>
+    /// Renewals and token enrollments share the group commit: sent together they commit in shared transactions, each
+    /// renewal superseding exactly its own certificate and each enrollment consuming its own token, with one audit
+    /// row each in an unbroken chain.
+    /// </summary>
+    [SkippableFact]
+    public async Task Renew_ManyCertificatesWhileEnrolling_EachSupersedesItsOwnAndTheAuditChainHolds()
+    {
+        const int count = 12;
+        var olds = new List<(string Serial, X509Certificate2 Certificate)>();
+        for (var i = 0; i < count; i++)
+        {
+            olds.Add(await EnrollAsync($"batch-{i}", "P30D"));
+        }
+        var tokens = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            tokens.Add(await _factory.CreateTokenAsync($"fresh-{i}", [SpiffeId]));
+        }
+
+        var renewals = olds.Select(async (old, i) =>
+        {
+            using var client = _factory.CreateMtlsClient(old.Certificate);
+            var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256($"batch-{i}", SpiffeId) });
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            return (old.Serial, New: (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!.SerialNumber);
+        }).ToList();
+        var enrollments = tokens.Select(async (token, i) =>
+            (await _factory.EnrollAsync(token, Csrs.P256($"fresh-{i}", SpiffeId))).StatusCode).ToList();
+        var renewed = await Task.WhenAll(renewals);
+        Assert.All(await Task.WhenAll(enrollments), status => Assert.Equal(HttpStatusCode.Created, status));
+
+        foreach (var (oldSerial, newSerial) in renewed)
+        {
+            var (oldRecord, newRecord) = await RecordsAsync(oldSerial, newSerial);
+            Assert.Equal(CertificateStatus.Superseded, oldRecord.Status);
+            Assert.Equal(newSerial, oldRecord.SupersededBy);
+            Assert.Equal(CertificateStatus.Active, newRecord.Status);
+            Assert.Equal(oldRecord.CommonName, newRecord.CommonName);
+        }
+        Assert.Equal(count, await AuditRowsAsync("certificate.renew"));
+        Assert.Equal(2 * count, await AuditRowsAsync("certificate.issue"));
+        using var admin = _factory.CreateAdminClient();
+        var verification = await admin.GetFromJsonAsync<JsonElement>("/api/v1/audit/verify");
+        Assert.True(verification.GetProperty("valid").GetBoolean(), verification.ToString());
+        await using var scope = _factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
+        Assert.Equal(0, await db.EnrollmentTokens.CountAsync(t => t.CommonName.StartsWith("fresh-") && t.UsedAt == null));
+    }
+
     [SkippableFact]
     public async Task Renew_OnPlainListener_Returns404()
     {
