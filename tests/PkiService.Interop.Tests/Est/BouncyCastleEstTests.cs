@@ -230,7 +230,7 @@ public sealed class BouncyCastleEstTests(ServiceProcess service, BouncyCastleEst
             (await openssl.RunAsync("pkey", "-in", $"{file}.key", "-pubout")).EnsureSuccess().StandardOutput,
             await PublicKeyAsync(openssl, $"{file}.pem"));
 
-        using var certificate = X509Certificate2.CreateFromPemFile(_work.File($"{file}.pem"));
+        using var certificate = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(_work.File($"{file}.pem")));
         Assert.Equal($"CN={name}", certificate.Subject);
         Assert.Equal(keyType == "rsa" ? "1.2.840.113549.1.1.1" : "1.2.840.10045.2.1", certificate.PublicKey.Oid.Value);
         Assert.Equal($"URI:{SpiffeId(name)}", Openssl.Extensions(await openssl.TextAsync($"{file}.pem"))["X509v3 Subject Alternative Name"].Value);
@@ -259,7 +259,7 @@ public sealed class BouncyCastleEstTests(ServiceProcess service, BouncyCastleEst
 
         Assert.True(curl.ExitCode == 0 && curl.StandardOutput.Trim() == "200", $"{curl}\n{_tlsServer!.Describe()}");
         var page = await File.ReadAllTextAsync(_work.File("page.html"));
-        using var certificate = X509Certificate2.CreateFromPemFile(_work.File($"{file}.pem"));
+        using var certificate = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(_work.File($"{file}.pem")));
         var presented = Convert.ToBase64String(certificate.RawData);
         Assert.True(page.Contains("Client certificate") && string.Concat(page.Where(c => !char.IsWhiteSpace(c))).Contains(presented),
             $"s_server did not see {file}.pem:\n{page}");
