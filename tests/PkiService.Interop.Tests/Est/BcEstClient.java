@@ -173,7 +173,8 @@ public final class BcEstClient
             writePem(file, holder);
             System.out.println("CACERT " + file + " sha256=" + Hex.toHexString(sha256(holder.getEncoded())) + " subject=" + holder.getSubject());
         }
-        System.out.println("CRLS " + response.hasCRLs());
+        // hasCRLs() is true for an empty CRL set too: count them.
+        System.out.println("CRLS " + (response.hasCRLs() ? response.getCrlStore().getMatches(null).size() : 0));
     }
 
     /** GET csrattrs: what the server asks for in a CSR (RFC 7030 4.5). */

@@ -13,6 +13,12 @@ namespace PkiService.Interop.Tests.Est;
 /// token as the password), simplereenroll authenticated by the TLS client certificate from JSSE, csrattrs and
 /// serverkeygen. What BC gets is checked with openssl (chain, key match), in an mTLS handshake with openssl s_server,
 /// and against the service's own records (status, supersession, audit <c>via est</c>).
+/// <para>
+/// BC 1.72's HttpAuth closes the challenge 401 without reading its body, and its response stream refuses to close
+/// unread when the answer had a <c>Content-Length</c> above 1 (BC then reports "Stream closed before limit fully
+/// read", HTTP status 0). The service's text errors are written without a length (chunked), which BC accepts; the
+/// enroll tests here fail if a challenge 401 ever carries a <c>Content-Length</c> body.
+/// </para>
 /// </summary>
 [Collection(ServiceCollection.Name)]
 public sealed class BouncyCastleEstTests(ServiceProcess service, BouncyCastleEstClient bc, ITestOutputHelper output)
@@ -41,6 +47,7 @@ public sealed class BouncyCastleEstTests(ServiceProcess service, BouncyCastleEst
         Assert.Equal("true", answer.Value("TRUSTED"));
         var received = answer.Values("CACERT").Select(line => Fingerprint(line)).ToHashSet();
         Assert.Equal(new HashSet<string> { PemFingerprint("root.pem"), PemFingerprint("ca.pem") }, received);
+        Assert.Equal("0", answer.Value("CRLS")); // certs-only: no CRLs
     }
 
     /// <summary>
