@@ -228,7 +228,7 @@ public sealed class EstEndpointTests : IDisposable
         var response = await PostAsync(client, "/.well-known/est/server/simpleenroll", Base64(Csrs.P256("mislabelled")), Basic(token));
 
         var text = await TextErrorAsync(response, HttpStatusCode.BadRequest);
-        Assert.Contains("/.well-known/est", text, StringComparison.Ordinal);
+        Assert.Contains("'client'", text, StringComparison.Ordinal); // the profile whose path to use
         Assert.Equal(before, await CertificateCountAsync());
         await AssertTokenStillUsableAsync(token, "mislabelled", "label mismatch");
     }
