@@ -70,8 +70,8 @@ public static class RequestProtection
             limiter.AddPolicy(EnrollmentPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
                 ClientKey(http),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = options.EnrollmentPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
-            // The renewal endpoint is all the mTLS listener serves (anything else there is a 404 that touches nothing),
-            // and every renewal, refused or not, costs a chain build and a database read.
+            // Renewals (POST /api/v1/renew and EST simplereenroll on the mTLS listener): every one, refused or not,
+            // costs a chain build and a database read.
             limiter.AddPolicy(RenewalPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
                 ClientKey(http),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = options.RenewalPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));

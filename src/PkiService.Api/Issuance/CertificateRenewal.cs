@@ -93,7 +93,8 @@ public sealed partial class CertificateRenewal(
         }
         if (command.Profile is { } wanted && !string.Equals(wanted, record.Profile, StringComparison.Ordinal))
         {
-            throw new CsrRejectedException($"The client certificate {serial.Hex} is of the '{record.Profile}' profile, not '{wanted}'; renew at the '{record.Profile}' path.");
+            var where = command.Hints is { } hints ? hints.WhereProfileIs(record.Profile) : $"the '{record.Profile}' path";
+            throw new CsrRejectedException($"The client certificate {serial.Hex} is of the '{record.Profile}' profile, not '{wanted}'; renew at {where}.");
         }
         var grant = IssuanceGrants.FromCurrentCertificate(record, await TokenValidityCapAsync(record, cancellationToken));
 

@@ -74,11 +74,12 @@ public sealed partial class TokenIssuance(
 
     private async Task<IssuedCertificate> IssueAsync(TokenIssuanceRequest command, Action<EnrollmentTokenRecord> identified, CancellationToken cancellationToken)
     {
-        var token = await FindUsableTokenAsync(command.Token, cancellationToken);
+        var token = await FindUsableTokenAsync(command.Token, command.Hints, cancellationToken);
         identified(token);
         if (command.Profile is { } profile && !string.Equals(profile, token.Profile, StringComparison.Ordinal))
         {
-            throw new CsrRejectedException($"The enrollment token is for the '{token.Profile}' profile, not '{profile}'; enroll at the '{token.Profile}' path.");
+            var where = command.Hints is { } hints ? hints.WhereProfileIs(token.Profile) : $"the '{token.Profile}' path";
+            throw new CsrRejectedException($"The enrollment token is for the '{token.Profile}' profile, not '{profile}'; enroll at {where}.");
         }
         var grant = IssuanceGrants.FromToken(token);
         var request = command.Csr();
@@ -96,11 +97,11 @@ public sealed partial class TokenIssuance(
         return issued;
     }
 
-    private async Task<EnrollmentTokenRecord> FindUsableTokenAsync(string? presented, CancellationToken cancellationToken)
+    private async Task<EnrollmentTokenRecord> FindUsableTokenAsync(string? presented, FrontEndHints? hints, CancellationToken cancellationToken)
     {
         if (presented is null)
         {
-            throw new AuthenticationFailedException("Send the enrollment token as 'Authorization: Bearer <token>'.");
+            throw new AuthenticationFailedException(hints?.HowToSendToken ?? "Send the enrollment token as 'Authorization: Bearer <token>'.");
         }
         var hash = Secrets.Hash(presented);
         var token = await TokenQuery(db)(db, hash, cancellationToken);

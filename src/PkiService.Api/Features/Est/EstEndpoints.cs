@@ -27,6 +27,14 @@ public static class EstEndpoints
     /// <summary>The label-less base's profile.</summary>
     public const string DefaultProfile = "client";
 
+    /// <summary>
+    /// EST's wording in the issuance's refusals: the token goes in HTTP Basic (RFC 7030 3.2.3) or as a Bearer token,
+    /// and each profile has its labelled path.
+    /// </summary>
+    private static readonly FrontEndHints Hints = new(
+        "Send the enrollment token as the password of HTTP Basic authentication (any user name) or as 'Authorization: Bearer <token>'.",
+        profile => $"{BasePath}/{profile}/");
+
     private static readonly string[] Operations = ["cacerts", "simpleenroll", "simplereenroll", "csrattrs", "serverkeygen"];
 
     public static IEndpointRouteBuilder MapEstEndpoints(this IEndpointRouteBuilder app)
@@ -82,7 +90,7 @@ public static class EstEndpoints
         var profile = ProfileOf(context);
         var body = await ReadBodyAsync(context.Request, cancellationToken);
         var issued = await issuance.IssueAsync(
-            new TokenIssuanceRequest(TokenOf(context), () => CertificationRequest.FromDer(EstRequestBody.DecodeCsr(body)), null, IssuanceProtocol.Est, profile),
+            new TokenIssuanceRequest(TokenOf(context), () => CertificationRequest.FromDer(EstRequestBody.DecodeCsr(body)), null, IssuanceProtocol.Est, profile, Hints),
             cancellationToken);
         return new Base64Answer(CertsOnlyMediaType, EstCertificates.CertsOnly(issued.Der));
     }
@@ -97,7 +105,7 @@ public static class EstEndpoints
         var body = await ReadBodyAsync(context.Request, cancellationToken);
         var certificate = await context.Connection.GetClientCertificateAsync(cancellationToken);
         var issued = await renewal.RenewAsync(
-            new RenewalRequest(certificate?.RawData, () => CertificationRequest.FromDer(EstRequestBody.DecodeCsr(body)), null, IssuanceProtocol.Est, profile),
+            new RenewalRequest(certificate?.RawData, () => CertificationRequest.FromDer(EstRequestBody.DecodeCsr(body)), null, IssuanceProtocol.Est, profile, Hints),
             cancellationToken);
         return new Base64Answer(CertsOnlyMediaType, EstCertificates.CertsOnly(issued.Der));
     }
@@ -115,7 +123,7 @@ public static class EstEndpoints
         try
         {
             var issued = await issuance.IssueAsync(
-                new TokenIssuanceRequest(TokenOf(context), () => serverKey.Generate(EstRequestBody.DecodeCsr(body)), null, IssuanceProtocol.Est, profile),
+                new TokenIssuanceRequest(TokenOf(context), () => serverKey.Generate(EstRequestBody.DecodeCsr(body)), null, IssuanceProtocol.Est, profile, Hints),
                 cancellationToken);
             return new ServerKeyAnswer(serverKey, EstCertificates.CertsOnly(issued.Der));
         }

@@ -81,7 +81,9 @@ public static partial class EstErrors
             }
             headers.CacheControl = "no-store";
             http.Response.ContentType = TextMediaType;
-            // One line: clients print it as it is.
+            // One line: clients print it as it is. Written without a Content-Length (chunked), on purpose: Bouncy Castle
+            // Java 1.72's EST client drops the first 401 (the challenge) unread and fails with "Stream closed before limit
+            // fully read" when it has a Content-Length body, but handles a chunked one (seen by the BC interop tests).
             return http.Response.WriteAsync(message.ReplaceLineEndings(" ") + "\n");
         }
     }

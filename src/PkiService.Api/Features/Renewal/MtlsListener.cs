@@ -24,7 +24,8 @@ namespace PkiService.Api.Features.Renewal;
 /// <para>
 /// The handshake asks for a client certificate but accepts any, or none: the renew handler validates it against our
 /// CA and database, so a missing, foreign, expired, revoked or superseded certificate gets a readable 401
-/// problem+json instead of a bare TLS alert.
+/// (problem+json; text on the EST paths) instead of a bare TLS alert, and EST clients without a certificate can
+/// enroll with a token on the same listener.
 /// </para>
 /// </summary>
 public static class MtlsListener
