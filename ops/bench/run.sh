@@ -52,9 +52,11 @@ api_dll="$root/src/PkiService.Api/bin/Release/net10.0/PkiService.Api.dll"
 bench_dll="$root/tests/PkiService.Benchmarks/bin/Release/net10.0/PkiService.Benchmarks.dll"
 
 port=$(free_port); base="http://127.0.0.1:$port"; key="pki_ak_bench_$(openssl rand -hex 16)"
-echo "== starting PkiService on $base"
+# The TLS listener (Pki:MtlsUrl) serves EST (issue 13), measured next to REST enrollment below.
+mtls_base="https://127.0.0.1:$(free_port)"
+echo "== starting PkiService on $base (TLS listener $mtls_base)"
 dotnet "$api_dll" --urls "$base" --Pki:DataDirectory="$work/data" --Pki:PublicBaseUrl="$base" --Pki:KeyPassphrase=bench \
-  --Admin:BootstrapApiKey="$key" --Pki:MtlsUrl= --Benchmark:StaticEndpoint=true \
+  --Admin:BootstrapApiKey="$key" --Pki:MtlsUrl="$mtls_base" --Benchmark:StaticEndpoint=true \
   --RateLimits:PublicPerSecond=100000000 --RateLimits:EnrollmentPerMinute=100000000 \
   --Logging:LogLevel:Default=Warning >"$work/service.log" 2>&1 &
 service_pid=$!; pids+=("$service_pid"); disown "$service_pid"  # disowned: no "Killed" job notice at cleanup
@@ -99,7 +101,7 @@ run_wrk() { # script path
   local rps p99
   rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')
   p99=$(echo "$out" | awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; printf "%.2f", v}')
-  local non2xx; non2xx=$(echo "$out" | awk '/Non-2xx/ {print $4}')
+  local non2xx; non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
   [ -z "$non2xx" ] || echo "   warning: $non2xx non-2xx answers on $path" >&2
   echo "$rps ${p99:-0}"
 }
@@ -140,23 +142,58 @@ dotnet "$bench_dll" sign-speed "$speed_seconds" >"$work/sign.log"
 sign_1t=$(awk -F= '/sign_p256_1t/ {print $2}' "$work/sign.log"); sign_all=$(awk -F= '/sign_p256_all/ {print $2}' "$work/sign.log")
 issue_1t=$(dotnet "$bench_dll" issue-speed "$speed_seconds" | awk -F= '/issue_inprocess_1t/ {print $2}')
 
-echo "== enrollment: wrk -t2 -c$enroll_clients -d${enroll_seconds}s with a fresh token per request (after a ${enroll_warm_seconds}s warm-up)"
-mkdir -p "$work/serials-warm" "$work/serials"
-dotnet "$bench_dll" enroll-seed "$work/data" $(( enroll_warm_seconds * 4000 )) "$work/tokens-warm" "$work/bodies" >/dev/null
-dotnet "$bench_dll" enroll-seed "$work/data" $(( enroll_seconds * 4000 )) "$work/tokens" "$work/bodies" >/dev/null
-wrk -t2 -c"$enroll_clients" -d"${enroll_warm_seconds}s" -s ops/bench/enroll.lua "$base" -- "$work/tokens-warm" "$work/bodies" "$work/serials-warm" 2 >/dev/null 2>&1 || true
-enroll_out=$(wrk -t2 -c"$enroll_clients" -d"${enroll_seconds}s" --latency -s ops/bench/enroll.lua "$base" -- "$work/tokens" "$work/bodies" "$work/serials" 2 2>&1)
-echo "$enroll_out" >>"$work/wrk.log"
-enroll_non2xx=$(echo "$enroll_out" | awk '/Non-2xx/ {print $4}')
-[ -z "$enroll_non2xx" ] || echo "   warning: $enroll_non2xx enrollments refused"
-enroll_elapsed=$(echo "$enroll_out" | awk '/requests in/ {v=$4; sub(/,$/,"",v); if (v ~ /ms$/) {sub(/ms/,"",v); v=v/1000} else {sub(/s$/,"",v)}; print v}')
-enroll_p99=$(echo "$enroll_out" | awk '$1=="99%" {print $2}')
-# Every serial wrk was answered with must be a committed row (enroll.lua wrote them down).
+# Enrollment over REST (row 3) and over EST (issue 13: RFC 7030 simpleenroll), the same tool, threads, connections and
+# kind of seeded tokens and P-256 CSRs. Only the wire differs: EST goes over TLS to the Pki:MtlsUrl listener (EST is
+# served only there; wrk keeps its connections, so each pays one handshake) with HTTP Basic (the token as password),
+# the CSR as base64 DER and a certs-only CMS answer. This machine's speed drifts by up to 2x within minutes, so after a
+# warm-up of each the two alternate, REST, EST, EST, REST, half the time each; each figure is its two windows together.
+# Every serial answered (REST: from the JSON; EST: read out of the CMS) must be a committed row.
+half=$(( enroll_seconds / 2 ))
+echo "== enrollment, REST and EST alternating (REST, EST, EST, REST): wrk -t2 -c$enroll_clients -d${half}s each, a fresh token per request (after ${enroll_warm_seconds}s warm-ups of both)"
+seed() { dotnet "$bench_dll" enroll-seed "$work/data" "$1" "$work/tokens-$2" "$work/bodies" >/dev/null; }
+seed $(( enroll_warm_seconds * 4000 )) rest-warm; seed $(( enroll_warm_seconds * 4000 )) est-warm
+for window in r1 e1 e2 r2; do seed $(( half * 4000 )) "$window"; done
+python3 ops/bench/est-prepare.py csrs "$work/bodies" "$work/est-csrs"
+for window in est-warm e1 e2; do python3 ops/bench/est-prepare.py auth "$work/tokens-$window" "$work/auth-$window"; done
+enroll_window() { # rest|est window seconds: wrk's output in $work/wrk-<window>.log, answers in $work/out-<window>/
+  local kind="$1" window="$2" seconds="$3"
+  mkdir -p "$work/out-$window"
+  if [ "$kind" = rest ]; then
+    wrk -t2 -c"$enroll_clients" -d"${seconds}s" --latency -s ops/bench/enroll.lua "$base" -- "$work/tokens-$window" "$work/bodies" "$work/out-$window" 2 >"$work/wrk-$window.log" 2>&1 || true
+  else
+    wrk -t2 -c"$enroll_clients" -d"${seconds}s" --latency -s ops/bench/est-enroll.lua "$mtls_base" -- "$work/auth-$window" "$work/est-csrs" "$work/out-$window" 2 >"$work/wrk-$window.log" 2>&1 || true
+  fi
+  cat "$work/wrk-$window.log" >>"$work/wrk.log"
+}
+window_answers() { cat "$work/out-$1"/* 2>/dev/null | grep -c . || true; }
+window_seconds() { awk '/requests in/ {v=$4; sub(/,$/,"",v); if (v ~ /ms$/) {sub(/ms/,"",v); v=v/1000} else {sub(/s$/,"",v)}; print v}' "$work/wrk-$1.log"; }
+window_p99_ms() { awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; printf "%.1f", v}' "$work/wrk-$1.log"; }
+window_refused() { awk '/Non-2xx/ {print $5}' "$work/wrk-$1.log"; }
+enroll_window rest rest-warm "$enroll_warm_seconds"; enroll_window est est-warm "$enroll_warm_seconds"
+enroll_window rest r1 "$half"; enroll_window est e1 "$half"; enroll_window est e2 "$half"; enroll_window rest r2 "$half"
+for window in r1 e1 e2 r2; do
+  refused=$(window_refused "$window"); [ -z "$refused" ] || echo "   warning: $refused enrollments refused in window $window"
+  printf '   %s: %s answers in %s s = %s/s (p99 %s ms)\n' "$window" "$(window_answers "$window")" "$(window_seconds "$window")" \
+    "$(awk -v n="$(window_answers "$window")" -v s="$(window_seconds "$window")" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')" "$(window_p99_ms "$window")"
+done
+mkdir -p "$work/serials" "$work/est-serials"
+for window in r1 r2; do for file in "$work/out-$window"/*; do if [ -e "$file" ]; then cp "$file" "$work/serials/$window-$(basename "$file")"; fi; done; done
+python3 ops/bench/est-prepare.py serials "$work/out-e1" "$work/est-serials"
+python3 ops/bench/est-prepare.py serials "$work/out-e2" "$work/est-serials"
 dotnet "$bench_dll" enroll-check "$work/data" "$work/serials" >"$work/enroll.log" || true
-grep -v RESULT "$work/enroll.log" || true
+grep -v RESULT "$work/enroll.log" | sed 's/^/   REST: /' || true
+dotnet "$bench_dll" enroll-check "$work/data" "$work/est-serials" >"$work/est-enroll.log" || true
+grep -v RESULT "$work/est-enroll.log" | sed 's/^/   EST: /; s/answered 201/answered 200/' || true
 enroll_created=$(awk -F= '/enroll_created/ {print $2}' "$work/enroll.log")
 enroll_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/enroll.log")
-enroll_rps=$(awk -v n="$enroll_created" -v s="$enroll_elapsed" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
+enroll_elapsed=$(awk -v a="$(window_seconds r1)" -v b="$(window_seconds r2)" 'BEGIN { print a + b }')
+enroll_p99=$(awk -v a="$(window_p99_ms r1)" -v b="$(window_p99_ms r2)" 'BEGIN { printf "%.1fms", (a > b) ? a : b }')
+enroll_rps=$(awk -v n="${enroll_created:-0}" -v s="$enroll_elapsed" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
+est_created=$(awk -F= '/enroll_created/ {print $2}' "$work/est-enroll.log")
+est_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/est-enroll.log")
+est_elapsed=$(awk -v a="$(window_seconds e1)" -v b="$(window_seconds e2)" 'BEGIN { print a + b }')
+est_p99=$(awk -v a="$(window_p99_ms e1)" -v b="$(window_p99_ms e2)" 'BEGIN { printf "%.1fms", (a > b) ? a : b }')
+est_rps=$(awk -v n="${est_created:-0}" -v s="$est_elapsed" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
 
 # Issue 11: the same enrollment against one node on PostgreSQL (same machine), cached OCSP on that node against the
 # SQLite one, and revoke on node A -> OCSP revoked on node B.
@@ -213,7 +250,7 @@ else
   wrk -t2 -c"$enroll_clients" -d"${enroll_warm_seconds}s" -s ops/bench/enroll.lua "$pg_a" -- "$work/pg-tokens-warm" "$work/pg-bodies" "$work/pg-serials-warm" 2 >/dev/null 2>&1 || true
   pg_enroll_out=$(wrk -t2 -c"$enroll_clients" -d"${enroll_seconds}s" --latency -s ops/bench/enroll.lua "$pg_a" -- "$work/pg-tokens" "$work/pg-bodies" "$work/pg-serials" 2 2>&1)
   echo "$pg_enroll_out" >>"$work/wrk.log"
-  pg_non2xx=$(echo "$pg_enroll_out" | awk '/Non-2xx/ {print $4}')
+  pg_non2xx=$(echo "$pg_enroll_out" | awk '/Non-2xx/ {print $5}')
   [ -z "$pg_non2xx" ] || echo "   warning: $pg_non2xx enrollments refused on PostgreSQL"
   pg_enroll_elapsed=$(echo "$pg_enroll_out" | awk '/requests in/ {v=$4; sub(/,$/,"",v); if (v ~ /ms$/) {sub(/ms/,"",v); v=v/1000} else {sub(/s$/,"",v)}; print v}')
   pg_enroll_p99=$(echo "$pg_enroll_out" | awk '$1=="99%" {print $2}')
@@ -307,7 +344,7 @@ judge() { # condition as awk expression over v
   awk -v v="$1" "BEGIN { exit !($2) }" && echo PASS || echo FAIL
 }
 whoami_ratio=$(ratio "$whoami_on" "$whoami_off"); post_ratio=$(ratio "$post_rps" "$static_rps"); get_ratio=$(ratio "$get_rps" "$static_rps")
-ab_ratio=$(ratio "$ours_ab_rps" "$ossl_rps"); static_ab_ratio=$(ratio "$static_ab_rps" "$ossl_rps"); abk_ratio=$(ratio "$ours_abk_rps" "$ossl_rps"); nonce_ratio=$(ratio "$nonce_rps" "$sign_1t"); nonce_ratio_all=$(ratio "$nonce_rps" "$sign_all"); enroll_ratio=$(ratio "$enroll_rps" "$issue_1t")
+ab_ratio=$(ratio "$ours_ab_rps" "$ossl_rps"); static_ab_ratio=$(ratio "$static_ab_rps" "$ossl_rps"); abk_ratio=$(ratio "$ours_abk_rps" "$ossl_rps"); nonce_ratio=$(ratio "$nonce_rps" "$sign_1t"); nonce_ratio_all=$(ratio "$nonce_rps" "$sign_all"); enroll_ratio=$(ratio "$enroll_rps" "$issue_1t"); est_ratio=$(ratio "$est_rps" "$enroll_rps")
 
 echo
 echo "PkiService load test ($mode), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -324,6 +361,9 @@ printf '%-62s %-28s %s\n' "2. nonce OCSP >= 40% of raw P-256 signing, 1 core ($s
 printf '%-62s %-28s %s\n' "2. (the same against both cores, $sign_all/s)" "$nonce_ratio_all" "-"
 printf '%-62s %-28s %s\n' "3. enrollment >= 1,000/s, all committed (wrk -c$enroll_clients)" "$enroll_rps/s (p99 $enroll_p99), committed=$enroll_committed" "$(judge "$enroll_rps" "v >= 1000 && $enroll_committed == 1")"
 printf '%-62s %-28s %s\n' "3. enrollment / in-process issue-only ($issue_1t/s, 1 thread)" "$enroll_ratio" "-"
+# No target of its own: the row shows what EST's wire (TLS, Basic, base64 DER in, CMS out) costs against REST's.
+printf '%-62s %-28s %s\n' "13. EST simpleenroll, all committed (wrk -c$enroll_clients, TLS, Basic)" "$est_rps/s (p99 $est_p99), committed=${est_committed:-0}" "$(judge "${est_committed:-0}" "v == 1 && ${est_rps:-0} > 0")"
+printf '%-62s %-28s %s\n' "13. EST simpleenroll / REST enrollment, same run ($enroll_rps/s)" "$est_ratio" "-"
 printf '%-62s %-28s %s\n' "4. revoke -> OCSP answers revoked < 100 ms (small database)" "${ocsp_ms:-never} ms" "$(judge "${ocsp_ms:-999999}" 'v < 100')"
 printf '%-62s %-28s %s\n' "4. revoke -> CRL lists serial < 1 s (small database)" "${crl_ms:-never} ms" "$(judge "${crl_ms:-999999}" 'v < 1000')"
 printf '%-62s %-28s %s\n' "6. expiry scan over 1,000,000 certificates < 1 s" "$scan_ms ms" "$( [ "$scan_ms" = - ] && echo - || judge "$scan_ms" 'v < 1000')"
