@@ -52,8 +52,7 @@ public static class CrlBuildBenchmark
         Directory.CreateDirectory(directory);
         try
         {
-            using var hierarchy = CaHierarchy.LoadOrCreate(new FileCaKeyStore(directory), new CaHierarchyOptions { KeyEncryptionIterations = 1_000 },
-                "benchmark", TimeProvider.System, NullLogger.Instance);
+            using var hierarchy = CaHierarchy.LoadOrCreate(new FileCaKeyProvider(new FileCaKeyStore(directory), "benchmark", 1_000), new CaHierarchyOptions(), TimeProvider.System, NullLogger.Instance);
             var ca = hierarchy.Issuing;
             var now = DateTimeOffset.UtcNow;
             var thisUpdate = new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero);

@@ -28,8 +28,7 @@ public static class RevocationVisibilityBenchmark
         Directory.CreateDirectory(directory);
         try
         {
-            using var hierarchy = CaHierarchy.LoadOrCreate(new FileCaKeyStore(directory), new CaHierarchyOptions { KeyEncryptionIterations = 1_000 },
-                "benchmark", TimeProvider.System, NullLogger.Instance);
+            using var hierarchy = CaHierarchy.LoadOrCreate(new FileCaKeyProvider(new FileCaKeyStore(directory), "benchmark", 1_000), new CaHierarchyOptions(), TimeProvider.System, NullLogger.Instance);
             await SqliteDatabase.PrepareFileAsync(directory, CancellationToken.None);
             var services = new ServiceCollection()
                 .AddDbContext<PkiDbContext>(o => o.UsePkiSqlite(SqliteDatabase.ConnectionString(directory)))

@@ -42,8 +42,7 @@ public static class SpeedBenchmarks
         var directory = Path.Combine(Path.GetTempPath(), "pki-issue-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            using var hierarchy = CaHierarchy.LoadOrCreate(new FileCaKeyStore(directory), new CaHierarchyOptions { KeyEncryptionIterations = 1000 },
-                "bench", TimeProvider.System, NullLogger.Instance);
+            using var hierarchy = CaHierarchy.LoadOrCreate(new FileCaKeyProvider(new FileCaKeyStore(directory), "bench", 1_000), new CaHierarchyOptions(), TimeProvider.System, NullLogger.Instance);
             var authority = new IssuingAuthority(hierarchy.Issuing, PublicationPoints.ForIssuingCa("http://127.0.0.1:5080"), TimeProvider.System);
             var csrs = Enumerable.Range(0, 64).Select(_ => Csr("bench")).ToArray();
             var grant = IssuanceGrant.ForService("bench", new NameAuthorization("bench", []), CertificateProfile.Client);

@@ -18,13 +18,11 @@ public static class CaHierarchyFactory
             RootAlgorithm = options.RootKeyAlgorithm,
             IssuingAlgorithm = options.IssuingKeyAlgorithm,
             PublicBaseUrl = options.PublicBaseUrl,
-            KeyEncryptionIterations = vault.Iterations,
         };
         // Under the cluster-wide lock: the first of several nodes starting at once creates the hierarchy, the others load it.
         return vault.Exclusive(() => CaHierarchy.LoadOrCreate(
-            vault.Store,
+            vault.Keys,
             hierarchyOptions,
-            vault.Passphrase,
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.CaHierarchy")));
     }

@@ -19,8 +19,12 @@ public sealed class CaKeyVault
         NodeStore = nodeStore;
         Passphrase = passphrase;
         Iterations = iterations;
+        Keys = new FileCaKeyProvider(store, passphrase, iterations);
         _database = database;
     }
+
+    /// <summary>The CA keys (<c>Pki:KeyStore</c>): create or find a named key that signs, kept in <see cref="Store"/>.</summary>
+    public ICaKeyProvider Keys { get; }
 
     /// <summary>
     /// The CA certificates and keys and the OCSP responder certificates, which every node must agree on: the database

@@ -38,45 +38,42 @@ public sealed partial class CaHierarchy : IDisposable
     public string ChainPem => Issuing.Pem + Root.Pem;
 
     /// <summary>
-    /// Loads both CAs from <paramref name="store"/>, creating any that is missing. A wrong passphrase stops
-    /// here with a message that says so, rather than with a CA that cannot sign.
+    /// Loads both CAs from <paramref name="keys"/>, creating any that is missing. A key that cannot be unlocked (a wrong
+    /// passphrase) stops here with a message that says so, rather than with a CA that cannot sign.
     /// </summary>
     public static CaHierarchy LoadOrCreate(
-        ICaKeyStore store,
+        ICaKeyProvider keys,
         CaHierarchyOptions options,
-        string passphrase,
         TimeProvider timeProvider,
         ILogger logger)
     {
-        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(keys);
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentException.ThrowIfNullOrEmpty(passphrase);
 
         var created = new List<string>();
-        var root = Load(store, RootName, passphrase, logger);
+        var root = Load(keys, RootName, logger);
         if (root is null)
         {
-            root = Create(store, RootName, passphrase, options, issuer: null, timeProvider, logger);
+            root = Create(keys, RootName, options, issuer: null, timeProvider, logger);
             created.Add(RootName);
         }
-        var issuing = Load(store, IssuingName, passphrase, logger);
+        var issuing = Load(keys, IssuingName, logger);
         if (issuing is null)
         {
-            issuing = Create(store, IssuingName, passphrase, options, issuer: root, timeProvider, logger);
+            issuing = Create(keys, IssuingName, options, issuer: root, timeProvider, logger);
             created.Add(IssuingName);
         }
         return new CaHierarchy(root, issuing, created);
     }
 
     /// <summary>
-    /// Loads both CAs from <paramref name="store"/> without creating either: null when either is missing. A wrong
+    /// Loads both CAs from <paramref name="keys"/> without creating either: null when either is missing. A wrong
     /// passphrase throws <see cref="CaKeyUnlockException"/>. For tools that read an existing deployment.
     /// </summary>
-    public static CaHierarchy? LoadExisting(ICaKeyStore store, string passphrase, ILogger logger)
+    public static CaHierarchy? LoadExisting(ICaKeyProvider keys, ILogger logger)
     {
-        ArgumentNullException.ThrowIfNull(store);
-        ArgumentException.ThrowIfNullOrEmpty(passphrase);
-        var root = Load(store, RootName, passphrase, logger);
+        ArgumentNullException.ThrowIfNull(keys);
+        var root = Load(keys, RootName, logger);
         if (root is null)
         {
             return null;
@@ -84,7 +81,7 @@ public sealed partial class CaHierarchy : IDisposable
         CertificateAuthority? issuing;
         try
         {
-            issuing = Load(store, IssuingName, passphrase, logger);
+            issuing = Load(keys, IssuingName, logger);
         }
         catch
         {
@@ -99,46 +96,28 @@ public sealed partial class CaHierarchy : IDisposable
         return new CaHierarchy(root, issuing, []);
     }
 
-    private static CertificateAuthority? Load(ICaKeyStore store, string name, string passphrase, ILogger logger)
+    private static CertificateAuthority? Load(ICaKeyProvider keys, string name, ILogger logger)
     {
-        if (!store.TryLoad(name, out var certificateDer, out var encryptedKey))
+        if (keys.TryLoad(name) is not { } loaded)
         {
             return null;
         }
-        var certificate = new X509CertificateParser().ReadCertificate(certificateDer);
-        AsymmetricAlgorithm key = certificate.GetPublicKey() switch
-        {
-            Org.BouncyCastle.Crypto.Parameters.ECPublicKeyParameters => ECDsa.Create(),
-            Org.BouncyCastle.Crypto.Parameters.RsaKeyParameters => RSA.Create(),
-            var other => throw new InvalidDataException($"The {name} certificate has an unsupported key type {other.GetType().Name}."),
-        };
-        try
-        {
-            key.ImportEncryptedPkcs8PrivateKey(passphrase, encryptedKey, out _);
-        }
-        catch (CryptographicException exception)
-        {
-            key.Dispose();
-            throw new CaKeyUnlockException(
-                $"The {name} private key could not be decrypted: Pki:KeyPassphrase does not match the passphrase the stored CA keys were encrypted with.",
-                exception);
-        }
-        var authority = new CertificateAuthority(certificate, key);
+        var certificate = new X509CertificateParser().ReadCertificate(loaded.CertificateDer);
+        var authority = new CertificateAuthority(certificate, loaded.Key);
         LogCaLoaded(logger, name, certificate.SubjectDN.ToString(), authority.Fingerprint);
         return authority;
     }
 
     private static CertificateAuthority Create(
-        ICaKeyStore store,
+        ICaKeyProvider keys,
         string name,
-        string passphrase,
         CaHierarchyOptions options,
         CertificateAuthority? issuer,
         TimeProvider timeProvider,
         ILogger logger)
     {
         var isRoot = issuer is null;
-        var key = CaKeyAlgorithms.Generate(isRoot ? options.RootAlgorithm : options.IssuingAlgorithm);
+        var key = keys.CreateKey(name, isRoot ? options.RootAlgorithm : options.IssuingAlgorithm);
         var publicKey = PublicKeyFactory.CreateKey(key switch
         {
             ECDsa ec => ec.ExportSubjectPublicKeyInfo(),
@@ -176,9 +155,7 @@ public sealed partial class CaHierarchy : IDisposable
         ISignatureFactory signer = issuer?.SignatureFactory ?? new DotNetSignatureFactory(key);
         var certificate = generator.Generate(signer);
 
-        var pbe = new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, options.KeyEncryptionIterations);
-        var encryptedKey = key.ExportEncryptedPkcs8PrivateKey(passphrase, pbe);
-        store.Save(name, certificate.GetEncoded(), encryptedKey);
+        keys.Save(name, certificate.GetEncoded(), key);
 
         var authority = new CertificateAuthority(certificate, key);
         LogCaCreated(logger, name, certificate.SubjectDN.ToString(), authority.Fingerprint, notAfter);

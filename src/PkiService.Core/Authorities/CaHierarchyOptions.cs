@@ -24,6 +24,4 @@ public sealed class CaHierarchyOptions
     /// <summary>Base URL written into AIA and CDP extensions, without a trailing slash.</summary>
     public string PublicBaseUrl { get; set; } = "http://127.0.0.1:5080";
 
-    /// <summary>PBKDF2 iterations for encrypting CA keys at rest.</summary>
-    public int KeyEncryptionIterations { get; set; } = 210_000;
 }

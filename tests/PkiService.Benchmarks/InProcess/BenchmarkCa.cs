@@ -10,8 +10,7 @@ public sealed class BenchmarkCa : IDisposable
 
     public BenchmarkCa()
     {
-        Hierarchy = CaHierarchy.LoadOrCreate(new FileCaKeyStore(_directory), new CaHierarchyOptions { KeyEncryptionIterations = 1000 },
-            "bench", TimeProvider.System, NullLogger.Instance);
+        Hierarchy = CaHierarchy.LoadOrCreate(new FileCaKeyProvider(new FileCaKeyStore(_directory), "bench", 1_000), new CaHierarchyOptions(), TimeProvider.System, NullLogger.Instance);
     }
 
     public CaHierarchy Hierarchy { get; }

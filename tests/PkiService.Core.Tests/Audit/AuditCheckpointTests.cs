@@ -19,8 +19,8 @@ public sealed class AuditCheckpointTests(CaFixture ca) : IClassFixture<CaFixture
     [InlineData(CaKeyAlgorithm.Rsa2048, "sha256")]
     public void Sign_EachIssuingKeyAlgorithm_VerifiesWithOpenSslDgstAndDotNet(CaKeyAlgorithm algorithm, string digest)
     {
-        using var hierarchy = CaHierarchy.LoadOrCreate(new InMemoryCaKeyStore(),
-            new CaHierarchyOptions { KeyEncryptionIterations = 1_000, IssuingAlgorithm = algorithm }, CaFixture.Passphrase, ca.Clock(), NullLogger.Instance);
+        using var hierarchy = CaHierarchy.LoadOrCreate(new FileCaKeyProvider(new InMemoryCaKeyStore(), CaFixture.Passphrase, 1_000),
+            new CaHierarchyOptions { IssuingAlgorithm = algorithm }, ca.Clock(), NullLogger.Instance);
 
         var checkpoint = AuditCheckpoints.Sign(42, RowHash, ca.Now, hierarchy.Issuing);
 
@@ -92,8 +92,8 @@ public sealed class AuditCheckpointTests(CaFixture ca) : IClassFixture<CaFixture
     [InlineData(CaKeyAlgorithm.Rsa2048)]
     public void Open_GarbageSignatures_AreRefusedAsBadInput_NeverAnotherException(CaKeyAlgorithm algorithm)
     {
-        using var hierarchy = CaHierarchy.LoadOrCreate(new InMemoryCaKeyStore(),
-            new CaHierarchyOptions { KeyEncryptionIterations = 1_000, IssuingAlgorithm = algorithm }, CaFixture.Passphrase, ca.Clock(), NullLogger.Instance);
+        using var hierarchy = CaHierarchy.LoadOrCreate(new FileCaKeyProvider(new InMemoryCaKeyStore(), CaFixture.Passphrase, 1_000),
+            new CaHierarchyOptions { IssuingAlgorithm = algorithm }, ca.Clock(), NullLogger.Instance);
         var checkpoint = AuditCheckpoints.Sign(42, RowHash, ca.Now, hierarchy.Issuing);
         var random = new Random(7);
         List<byte[]> garbage = [[], [0x30], [0x30, 0x80], [0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00], new byte[256], new byte[600]];

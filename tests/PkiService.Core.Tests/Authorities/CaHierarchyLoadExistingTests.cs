@@ -10,7 +10,7 @@ public sealed class CaHierarchyLoadExistingTests(CaFixture ca) : IClassFixture<C
     [Fact]
     public void LoadExisting_StoredHierarchy_LoadsBothCasWithTheirKeys()
     {
-        using var loaded = CaHierarchy.LoadExisting(ca.Store, CaFixture.Passphrase, NullLogger.Instance);
+        using var loaded = CaHierarchy.LoadExisting(new FileCaKeyProvider(ca.Store, CaFixture.Passphrase, 1_000), NullLogger.Instance);
 
         Assert.NotNull(loaded);
         Assert.Equal(ca.Root.Der, loaded.Root.Der);
@@ -23,7 +23,7 @@ public sealed class CaHierarchyLoadExistingTests(CaFixture ca) : IClassFixture<C
     {
         var store = new InMemoryCaKeyStore();
 
-        Assert.Null(CaHierarchy.LoadExisting(store, CaFixture.Passphrase, NullLogger.Instance));
+        Assert.Null(CaHierarchy.LoadExisting(new FileCaKeyProvider(store, CaFixture.Passphrase, 1_000), NullLogger.Instance));
 
         Assert.False(store.TryLoad(CaHierarchy.RootName, out _, out _));
         Assert.False(store.TryLoad(CaHierarchy.IssuingName, out _, out _));
@@ -36,7 +36,7 @@ public sealed class CaHierarchyLoadExistingTests(CaFixture ca) : IClassFixture<C
         Assert.True(ca.Store.TryLoad(CaHierarchy.RootName, out var certificate, out var key));
         store.Save(CaHierarchy.RootName, certificate, key);
 
-        Assert.Null(CaHierarchy.LoadExisting(store, CaFixture.Passphrase, NullLogger.Instance));
+        Assert.Null(CaHierarchy.LoadExisting(new FileCaKeyProvider(store, CaFixture.Passphrase, 1_000), NullLogger.Instance));
 
         Assert.False(store.TryLoad(CaHierarchy.IssuingName, out _, out _));
     }
@@ -44,7 +44,7 @@ public sealed class CaHierarchyLoadExistingTests(CaFixture ca) : IClassFixture<C
     [Fact]
     public void LoadExisting_WrongPassphrase_ThrowsCaKeyUnlockException()
     {
-        var error = Assert.Throws<CaKeyUnlockException>(() => CaHierarchy.LoadExisting(ca.Store, "not the passphrase", NullLogger.Instance));
+        var error = Assert.Throws<CaKeyUnlockException>(() => CaHierarchy.LoadExisting(new FileCaKeyProvider(ca.Store, "not the passphrase", 1_000), NullLogger.Instance));
 
         Assert.Contains("Pki:KeyPassphrase", error.Message, StringComparison.Ordinal);
     }

@@ -33,9 +33,8 @@ public sealed class CaFixture : IDisposable
     /// <summary>A second, unrelated hierarchy (same names, different keys): a CA this service does not hold.</summary>
     public static CaHierarchy CreateHierarchy(ICaKeyStore store, DateTimeOffset now) =>
         CaHierarchy.LoadOrCreate(
-            store,
-            new CaHierarchyOptions { KeyEncryptionIterations = 1_000 },
-            Passphrase,
+            new FileCaKeyProvider(store, Passphrase, 1_000),
+            new CaHierarchyOptions(),
             new FixedTimeProvider(now),
             NullLogger.Instance);
 

@@ -205,7 +205,7 @@ public static class CopyDatabaseCommand
         CaHierarchy? hierarchy;
         try
         {
-            hierarchy = CaHierarchy.LoadExisting(store, passphrase, NullLogger.Instance);
+            hierarchy = CaHierarchy.LoadExisting(new FileCaKeyProvider(store, passphrase), NullLogger.Instance);
         }
         catch (CaKeyUnlockException exception)
         {
