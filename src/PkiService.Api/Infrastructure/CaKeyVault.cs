@@ -20,8 +20,19 @@ public sealed class CaKeyVault
         Passphrase = passphrase;
         Iterations = iterations;
         Keys = new FileCaKeyProvider(store, passphrase, iterations);
+        ResponderKeys = Keys;
+        NodeKeys = new FileCaKeyProvider(nodeStore, passphrase, iterations);
         _database = database;
     }
+
+    /// <summary>
+    /// The delegated OCSP responders' keys: in software, in <see cref="Store"/> (that is what delegated responders are
+    /// for: many signatures a second, a short-lived certificate), whatever holds the CA keys.
+    /// </summary>
+    public ICaKeyProvider ResponderKeys { get; }
+
+    /// <summary>This node's own keys (the mTLS listener's), in software, in <see cref="NodeStore"/>.</summary>
+    public ICaKeyProvider NodeKeys { get; }
 
     /// <summary>The CA keys (<c>Pki:KeyStore</c>): create or find a named key that signs, kept in <see cref="Store"/>.</summary>
     public ICaKeyProvider Keys { get; }

@@ -92,51 +92,48 @@ public sealed partial class TlsServerCertificate : IDisposable
         return new TlsServerCertificate(certificate, privateKey);
     }
 
-    /// <summary>Loads a certificate and the encrypted PKCS#8 key <see cref="LoadOrCreateAsync"/> stored.</summary>
-    public static TlsServerCertificate Load(byte[] certificateDer, byte[] encryptedPkcs8, string passphrase)
-    {
-        var key = ProtectedEcdsaKey.Import(encryptedPkcs8, passphrase, "TLS listener");
-        try
-        {
-            return FromIssued(certificateDer, key);
-        }
-        catch
-        {
-            key.Dispose();
-            throw;
-        }
-    }
-
     /// <summary>
-    /// Loads the certificate stored as <paramref name="name"/> and returns it when <paramref name="issuer"/> signed it,
-    /// it carries exactly <paramref name="subjectAltNames"/> and it does not <see cref="NeedsRenewal"/>; otherwise makes
-    /// a new key and request, has <paramref name="issue"/> sign (and record) it, stores the pair and returns it.
-    /// Call it at start-up and from a periodic job, like <see cref="Ocsp.OcspResponderCertificate.LoadOrCreate"/>.
+    /// Loads the certificate <paramref name="keys"/> keeps as <paramref name="name"/> and returns it when
+    /// <paramref name="issuer"/> signed it, it carries exactly <paramref name="subjectAltNames"/> and it does not
+    /// <see cref="NeedsRenewal"/>; otherwise has <paramref name="keys"/> make a new P-256 key, makes a request, has
+    /// <paramref name="issue"/> sign (and record) it, stores the pair and returns it. Call it at start-up and from a
+    /// periodic job, like <see cref="Ocsp.OcspResponderCertificate.LoadOrCreate"/>.
     /// </summary>
     public static async Task<TlsServerCertificate> LoadOrCreateAsync(
-        ICaKeyStore store,
+        ICaKeyProvider keys,
         string name,
         CertificateAuthority issuer,
         string commonName,
         IReadOnlyList<SubjectAltName> subjectAltNames,
-        string passphrase,
         Func<CertificationRequest, CancellationToken, Task<byte[]>> issue,
         TimeProvider timeProvider,
         ILogger logger,
-        int keyEncryptionIterations = ProtectedEcdsaKey.DefaultIterations,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(keys);
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(issuer);
-        ArgumentException.ThrowIfNullOrEmpty(passphrase);
         ArgumentNullException.ThrowIfNull(issue);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
 
-        if (store.TryLoad(name, out var certificateDer, out var encryptedKey))
+        if (keys.TryLoad(name) is { } stored)
         {
-            var existing = Load(certificateDer, encryptedKey, passphrase);
+            if (stored.Key is not ECDsa storedKey)
+            {
+                stored.Key.Dispose();
+                throw new InvalidDataException($"The {name} key is not an ECDSA key.");
+            }
+            TlsServerCertificate existing;
+            try
+            {
+                existing = FromIssued(stored.CertificateDer, storedKey);
+            }
+            catch
+            {
+                storedKey.Dispose();
+                throw;
+            }
             if (issuer.HasSigned(existing.Certificate)
                 && existing.HasSubjectAltNames(subjectAltNames)
                 && !existing.NeedsRenewal(timeProvider.GetUtcNow()))
@@ -147,12 +144,13 @@ public sealed partial class TlsServerCertificate : IDisposable
             existing.Dispose();
         }
 
-        var key = ProtectedEcdsaKey.GenerateP256();
+        var key = keys.CreateKey(name, CaKeyAlgorithm.EcdsaP256) as ECDsa
+            ?? throw new InvalidOperationException("The key provider made a P-256 key that is not an ECDsa key.");
         try
         {
             var request = CreateRequest(key, commonName, subjectAltNames);
             var created = FromIssued(await issue(request, cancellationToken), key);
-            store.Save(name, created.Der, ProtectedEcdsaKey.Export(key, passphrase, keyEncryptionIterations));
+            keys.Save(name, created.Der, key);
             LogCreated(logger, name, created.SerialNumber.Hex, string.Join(", ", subjectAltNames), created.NotAfter);
             return created;
         }

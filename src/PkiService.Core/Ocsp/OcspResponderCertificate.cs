@@ -22,9 +22,6 @@ public sealed partial class OcspResponderCertificate : IDisposable
     /// <summary>Default lifetime of a responder certificate: 30 days.</summary>
     public static readonly TimeSpan DefaultValidity = TimeSpan.FromDays(30);
 
-    /// <summary>Default PBKDF2 iteration count for the encrypted key, the same as the CA keys.</summary>
-    public const int DefaultKeyEncryptionIterations = ProtectedEcdsaKey.DefaultIterations;
-
     private readonly ECDsa _privateKey;
 
     private OcspResponderCertificate(X509Certificate certificate, ECDsa privateKey)
@@ -62,7 +59,11 @@ public sealed partial class OcspResponderCertificate : IDisposable
     /// Creates a fresh responder certificate and key for <paramref name="issuer"/>, valid from a minute ago for
     /// <paramref name="validity"/> (never beyond the CA's own notAfter).
     /// </summary>
-    public static OcspResponderCertificate Create(CertificateAuthority issuer, TimeSpan validity, TimeProvider timeProvider)
+    public static OcspResponderCertificate Create(CertificateAuthority issuer, TimeSpan validity, TimeProvider timeProvider) =>
+        Create(issuer, ProtectedEcdsaKey.GenerateP256(), validity, timeProvider);
+
+    /// <summary>Like <see cref="Create(CertificateAuthority, TimeSpan, TimeProvider)"/> for a key made by the caller (a key provider); it owns the key from here on.</summary>
+    private static OcspResponderCertificate Create(CertificateAuthority issuer, ECDsa key, TimeSpan validity, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(issuer);
         ArgumentNullException.ThrowIfNull(timeProvider);
@@ -71,7 +72,6 @@ public sealed partial class OcspResponderCertificate : IDisposable
             throw new ArgumentOutOfRangeException(nameof(validity), validity, "A responder certificate needs a positive lifetime.");
         }
 
-        var key = ProtectedEcdsaKey.GenerateP256();
         try
         {
             var publicKey = PublicKeyFactory.CreateKey(key.ExportSubjectPublicKeyInfo());
@@ -112,47 +112,30 @@ public sealed partial class OcspResponderCertificate : IDisposable
     }
 
     /// <summary>
-    /// Loads a responder certificate and its encrypted PKCS#8 key (as <see cref="ExportEncryptedPrivateKey"/> wrote it).
-    /// A wrong passphrase throws <see cref="CaKeyUnlockException"/>, like the CA keys.
-    /// </summary>
-    public static OcspResponderCertificate Load(byte[] certificateDer, byte[] encryptedPkcs8, string passphrase)
-    {
-        ArgumentNullException.ThrowIfNull(certificateDer);
-        ArgumentNullException.ThrowIfNull(encryptedPkcs8);
-        ArgumentException.ThrowIfNullOrEmpty(passphrase);
-        var certificate = new X509CertificateParser().ReadCertificate(certificateDer)
-            ?? throw new InvalidDataException("The OCSP responder certificate is empty.");
-        var key = ProtectedEcdsaKey.Import(encryptedPkcs8, passphrase, "OCSP responder");
-        return new OcspResponderCertificate(certificate, key);
-    }
-
-    /// <summary>
-    /// Loads the responder stored as <see cref="StoreName"/>(<paramref name="caName"/>) and returns it if it was
-    /// signed by <paramref name="issuer"/> and does not <see cref="NeedsRenewal"/>; otherwise creates, stores and
-    /// returns a new one. Call it at start-up and from a periodic job.
+    /// Loads the responder kept as <see cref="StoreName"/>(<paramref name="caName"/>) by <paramref name="keys"/> and
+    /// returns it if it was signed by <paramref name="issuer"/> and does not <see cref="NeedsRenewal"/>; otherwise has
+    /// <paramref name="keys"/> make a new P-256 key, certifies it, stores the pair and returns it. Call it at start-up and
+    /// from a periodic job.
     /// </summary>
     public static OcspResponderCertificate LoadOrCreate(
-        ICaKeyStore store,
+        ICaKeyProvider keys,
         string caName,
         CertificateAuthority issuer,
-        string passphrase,
         TimeSpan validity,
         TimeProvider timeProvider,
-        ILogger logger,
-        int keyEncryptionIterations = DefaultKeyEncryptionIterations)
+        ILogger logger)
     {
-        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(keys);
         ArgumentException.ThrowIfNullOrEmpty(caName);
         ArgumentNullException.ThrowIfNull(issuer);
-        ArgumentException.ThrowIfNullOrEmpty(passphrase);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
 
         var name = StoreName(caName);
         var now = timeProvider.GetUtcNow();
-        if (store.TryLoad(name, out var certificateDer, out var encryptedKey))
+        if (keys.TryLoad(name) is { } loaded)
         {
-            var existing = Load(certificateDer, encryptedKey, passphrase);
+            var existing = FromStored(name, loaded);
             if (existing.IsIssuedBy(issuer) && !existing.NeedsRenewal(now))
             {
                 LogResponderLoaded(logger, name, existing.NotAfter);
@@ -161,15 +144,31 @@ public sealed partial class OcspResponderCertificate : IDisposable
             existing.Dispose();
         }
 
-        var created = Create(issuer, validity, timeProvider);
-        store.Save(name, created.Der, created.ExportEncryptedPrivateKey(passphrase, keyEncryptionIterations));
+        var key = keys.CreateKey(name, CaKeyAlgorithm.EcdsaP256) as ECDsa
+            ?? throw new InvalidOperationException("The key provider made a P-256 responder key that is not an ECDsa key.");
+        var created = Create(issuer, key, validity, timeProvider);
+        keys.Save(name, created.Der, key);
         LogResponderCreated(logger, name, created.NotAfter);
         return created;
     }
 
-    /// <summary>The key as encrypted PKCS#8 (PBES2, AES-256-CBC, PBKDF2-SHA256), for an <see cref="ICaKeyStore"/>.</summary>
-    public byte[] ExportEncryptedPrivateKey(string passphrase, int iterations = DefaultKeyEncryptionIterations) =>
-        ProtectedEcdsaKey.Export(_privateKey, passphrase, iterations);
+    /// <summary>A responder as a key provider returned it: the certificate and its ECDSA key.</summary>
+    public static OcspResponderCertificate FromStored(string name, CaKey stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        if (stored.Key is not ECDsa key)
+        {
+            stored.Key.Dispose();
+            throw new InvalidDataException($"The {name} key is not an ECDSA key.");
+        }
+        var certificate = new X509CertificateParser().ReadCertificate(stored.CertificateDer);
+        if (certificate is null)
+        {
+            key.Dispose();
+            throw new InvalidDataException($"The {name} certificate is empty.");
+        }
+        return new OcspResponderCertificate(certificate, key);
+    }
 
     /// <summary>
     /// True once less than a third of the certificate's lifetime is left (or it has expired), so a new one is made

@@ -50,22 +50,23 @@ public sealed class TlsServerCertificateTests(CaFixture ca) : IClassFixture<CaFi
     {
         var store = new InMemoryCaKeyStore();
         using var _ = await LoadOrCreateAsync(store, Loopback, ca.Clock(), () => { });
-        Assert.True(store.TryLoad("listener", out var der, out var key));
 
-        Assert.Throws<CaKeyUnlockException>(() => TlsServerCertificate.Load(der, key, "wrong"));
+        await Assert.ThrowsAsync<CaKeyUnlockException>(() => TlsServerCertificate.LoadOrCreateAsync(
+            new FileCaKeyProvider(store, "wrong", 1_000), "listener", ca.Issuing, "localhost", Loopback,
+            (_, _) => throw new InvalidOperationException("must not issue"), ca.Clock(), NullLogger.Instance));
     }
 
     private Task<TlsServerCertificate> LoadOrCreateAsync(InMemoryCaKeyStore store, IReadOnlyList<SubjectAltName> names, TimeProvider time, Action onIssue)
     {
         var authority = new IssuingAuthority(ca.Issuing, PublicationPoints.ForIssuingCa("http://pki.test"), time);
         return TlsServerCertificate.LoadOrCreateAsync(
-            store, "listener", ca.Issuing, "localhost", names, CaFixture.Passphrase,
+            new FileCaKeyProvider(store, CaFixture.Passphrase, 1_000), "listener", ca.Issuing, "localhost", names,
             (request, _) =>
             {
                 onIssue();
                 var grant = IssuanceGrant.ForService("listener", new NameAuthorization("localhost", names), CertificateProfile.Server);
                 return Task.FromResult(authority.Issue(new IssuanceOrder(SerialNumber.NewRandom(), request, grant, TimeSpan.FromDays(30))).Der);
             },
-            time, NullLogger.Instance, keyEncryptionIterations: 1_000);
+            time, NullLogger.Instance);
     }
 }

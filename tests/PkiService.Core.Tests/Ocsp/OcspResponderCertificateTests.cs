@@ -53,22 +53,26 @@ public sealed class OcspResponderCertificateTests(CaFixture ca) : IClassFixture<
     }
 
     [Fact]
-    public void Load_ExportedEncryptedKey_RestoresCertificateAndKey()
+    public void LoadOrCreate_StoredThenLoaded_RestoresCertificateAndKey()
     {
-        using var created = OcspResponderCertificate.Create(ca.Issuing, TimeSpan.FromDays(30), ca.Clock());
+        var store = new InMemoryCaKeyStore();
+        using var created = LoadOrCreate(store, ca.Clock());
 
-        using var loaded = OcspResponderCertificate.Load(created.Der, created.ExportEncryptedPrivateKey("pw", 1_000), "pw");
+        using var loaded = OcspResponderCertificate.FromStored("responder", new FileCaKeyProvider(store, CaFixture.Passphrase, 1_000)
+            .TryLoad(OcspResponderCertificate.StoreName(CaHierarchy.IssuingName))!);
 
         Assert.Equal(created.Der, loaded.Der);
         Assert.Equal(created.PrivateKey.ExportSubjectPublicKeyInfo(), loaded.PrivateKey.ExportSubjectPublicKeyInfo());
     }
 
     [Fact]
-    public void Load_WrongPassphrase_ThrowsCaKeyUnlockException()
+    public void LoadOrCreate_WrongPassphrase_ThrowsCaKeyUnlockException()
     {
-        using var created = OcspResponderCertificate.Create(ca.Issuing, TimeSpan.FromDays(30), ca.Clock());
+        var store = new InMemoryCaKeyStore();
+        using var _ = LoadOrCreate(store, ca.Clock());
 
-        Assert.Throws<CaKeyUnlockException>(() => OcspResponderCertificate.Load(created.Der, created.ExportEncryptedPrivateKey("pw", 1_000), "other"));
+        Assert.Throws<CaKeyUnlockException>(() => OcspResponderCertificate.LoadOrCreate(new FileCaKeyProvider(store, "other", 1_000),
+            CaHierarchy.IssuingName, ca.Issuing, TimeSpan.FromDays(30), ca.Clock(), NullLogger.Instance));
     }
 
     [Fact]
@@ -107,7 +111,7 @@ public sealed class OcspResponderCertificateTests(CaFixture ca) : IClassFixture<
         var store = new InMemoryCaKeyStore();
         using (var fromRoot = OcspResponderCertificate.Create(ca.Root, TimeSpan.FromDays(30), ca.Clock()))
         {
-            store.Save(OcspResponderCertificate.StoreName(CaHierarchy.IssuingName), fromRoot.Der, fromRoot.ExportEncryptedPrivateKey(CaFixture.Passphrase, 1_000));
+            new FileCaKeyProvider(store, CaFixture.Passphrase, 1_000).Save(OcspResponderCertificate.StoreName(CaHierarchy.IssuingName), fromRoot.Der, fromRoot.PrivateKey);
         }
 
         using var responder = LoadOrCreate(store, ca.Clock());
@@ -117,6 +121,6 @@ public sealed class OcspResponderCertificateTests(CaFixture ca) : IClassFixture<
     }
 
     private OcspResponderCertificate LoadOrCreate(InMemoryCaKeyStore store, TimeProvider clock) =>
-        OcspResponderCertificate.LoadOrCreate(store, CaHierarchy.IssuingName, ca.Issuing, CaFixture.Passphrase,
-            TimeSpan.FromDays(30), clock, NullLogger.Instance, keyEncryptionIterations: 1_000);
+        OcspResponderCertificate.LoadOrCreate(new FileCaKeyProvider(store, CaFixture.Passphrase, 1_000), CaHierarchy.IssuingName, ca.Issuing,
+            TimeSpan.FromDays(30), clock, NullLogger.Instance);
 }

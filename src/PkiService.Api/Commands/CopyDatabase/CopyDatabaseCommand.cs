@@ -241,7 +241,7 @@ public static class CopyDatabaseCommand
             }
             try
             {
-                OcspResponderCertificate.Load(certificate, key, passphrase).Dispose();
+                new FileCaKeyProvider(store, passphrase).TryLoad(name)?.Key.Dispose();
             }
             catch (CaKeyUnlockException exception)
             {

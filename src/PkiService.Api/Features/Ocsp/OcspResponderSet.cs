@@ -102,8 +102,7 @@ public sealed class OcspResponderSet : IDisposable
     }
 
     private OcspResponderCertificate LoadOrCreate(string caName, CertificateAuthority ca) =>
-        OcspResponderCertificate.LoadOrCreate(
-            _vault.Store, caName, ca, _vault.Passphrase, _options.ResponderValidityDuration, _time, _logger, _vault.Iterations);
+        OcspResponderCertificate.LoadOrCreate(_vault.ResponderKeys, caName, ca, _options.ResponderValidityDuration, _time, _logger);
 
     public void Dispose()
     {

@@ -63,8 +63,8 @@ public sealed class MtlsListenerCertificate(
                 return current;
             }
             var certificate = await TlsServerCertificate.LoadOrCreateAsync(
-                vault.NodeStore, StoreName, hierarchy.Issuing, _address.CommonName, _address.SubjectAltNames, vault.Passphrase,
-                IssueAsync, time, logger, vault.Iterations, cancellationToken);
+                vault.NodeKeys, StoreName, hierarchy.Issuing, _address.CommonName, _address.SubjectAltNames,
+                IssueAsync, time, logger, cancellationToken);
             var context = SslStreamCertificateContext.Create(
                 certificate.ToX509Certificate2(),
                 [X509CertificateLoader.LoadCertificate(hierarchy.Issuing.Der)],
