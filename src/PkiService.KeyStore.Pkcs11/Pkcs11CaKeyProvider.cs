@@ -15,6 +15,7 @@ namespace PkiService.KeyStore.Pkcs11;
 /// a <c>CKO_CERTIFICATE</c> with the same label and <c>CKA_ID</c>. Every signature is made by the token through
 /// <see cref="Pkcs11ECDsa"/> or <see cref="Pkcs11Rsa"/>. Opening the provider loads the module, finds the token by
 /// label and logs in; a misconfiguration stops it with one <see cref="Pkcs11ConfigurationException"/> line.
+/// <see cref="Save"/> with a software key (a CA brought in from outside) imports that key into the token first.
 /// </summary>
 public sealed class Pkcs11CaKeyProvider : ICaKeyProvider, IDisposable
 {
@@ -168,12 +169,13 @@ public sealed class Pkcs11CaKeyProvider : ICaKeyProvider, IDisposable
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(certificateDer);
         ArgumentNullException.ThrowIfNull(key);
-        var id = key switch
+        var (id, import) = key switch
         {
-            Pkcs11ECDsa ec when ReferenceEquals(ec.Token, _token) => ec.Id,
-            Pkcs11Rsa rsa when ReferenceEquals(rsa.Token, _token) => rsa.Id,
-            _ => throw new ArgumentException(
-                $"The key of CA '{name}' was not made by this PKCS#11 provider (CreateKey); a software key cannot be saved into the token here.", nameof(key)),
+            Pkcs11ECDsa ec when ReferenceEquals(ec.Token, _token) => (ec.Id, false),
+            Pkcs11Rsa rsa when ReferenceEquals(rsa.Token, _token) => (rsa.Id, false),
+            Pkcs11ECDsa or Pkcs11Rsa => throw new ArgumentException($"The key of CA '{name}' belongs to another PKCS#11 token.", nameof(key)),
+            ECDsa or RSA => (RandomNumberGenerator.GetBytes(16), true),
+            _ => throw new ArgumentException($"The key of CA '{name}' is a {key.GetType().Name}; only ECDSA and RSA keys sign.", nameof(key)),
         };
         using var certificate = X509CertificateLoader.LoadCertificate(certificateDer);
         if (!certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
@@ -184,6 +186,10 @@ public sealed class Pkcs11CaKeyProvider : ICaKeyProvider, IDisposable
         _token.Run(session =>
         {
             var earlierCertificates = Find(session, CKO.CKO_CERTIFICATE, name);
+            if (import)
+            {
+                ImportSoftwareKey(session, name, id, key);
+            }
             // PKCS#11 v2.40 4.6.3: X.509 certificate objects; CKA_SUBJECT is required, issuer and serial help tools find it.
             var created = session.CreateObject(
             [
@@ -215,6 +221,92 @@ public sealed class Pkcs11CaKeyProvider : ICaKeyProvider, IDisposable
     }
 
     public void Dispose() => _token.Dispose();
+
+    /// <summary>
+    /// Bringing an existing CA into the token (<c>ca import-issuing</c>): the software key becomes a token object,
+    /// sensitive and not extractable from now on (CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE stay false, truthfully:
+    /// the key was outside once). Modules that refuse C_CreateObject for private keys answer CKR_TEMPLATE_INCONSISTENT
+    /// or similar; such a CA must be imported with the vendor's tool instead.
+    /// </summary>
+    private void ImportSoftwareKey(ISession session, string name, byte[] id, AsymmetricAlgorithm key)
+    {
+        var attributes = _token.Factories.ObjectAttributeFactory;
+        // A retried attempt (after a reconnect) may have stored this id already.
+        foreach (var stale in session.FindAllObjects([attributes.Create(CKA.CKA_ID, id)]))
+        {
+            session.DestroyObject(stale);
+        }
+        List<IObjectAttribute> publicTemplate =
+        [
+            attributes.Create(CKA.CKA_CLASS, CKO.CKO_PUBLIC_KEY),
+            attributes.Create(CKA.CKA_TOKEN, true),
+            attributes.Create(CKA.CKA_PRIVATE, false),
+            attributes.Create(CKA.CKA_VERIFY, true),
+            attributes.Create(CKA.CKA_LABEL, name),
+            attributes.Create(CKA.CKA_ID, id),
+        ];
+        List<IObjectAttribute> privateTemplate =
+        [
+            attributes.Create(CKA.CKA_CLASS, CKO.CKO_PRIVATE_KEY),
+            attributes.Create(CKA.CKA_TOKEN, true),
+            attributes.Create(CKA.CKA_PRIVATE, true),
+            attributes.Create(CKA.CKA_SENSITIVE, true),
+            attributes.Create(CKA.CKA_EXTRACTABLE, false),
+            attributes.Create(CKA.CKA_SIGN, true),
+            attributes.Create(CKA.CKA_LABEL, name),
+            attributes.Create(CKA.CKA_ID, id),
+        ];
+        byte[][] secrets;
+        if (key is ECDsa ec)
+        {
+            var parameters = ec.ExportParameters(true);
+            var curve = parameters.Curve.Oid?.Value switch
+            {
+                "1.2.840.10045.3.1.7" => P256Oid,
+                "1.3.132.0.34" => P384Oid,
+                _ => throw new ArgumentException($"The key of CA '{name}' is on a curve other than P-256 or P-384.", nameof(key)),
+            };
+            var point = new AsnWriter(AsnEncodingRules.DER);
+            point.WriteOctetString([0x04, .. parameters.Q.X!, .. parameters.Q.Y!]);
+            publicTemplate.AddRange([attributes.Create(CKA.CKA_KEY_TYPE, CKK.CKK_EC), attributes.Create(CKA.CKA_EC_PARAMS, curve), attributes.Create(CKA.CKA_EC_POINT, point.Encode())]);
+            privateTemplate.AddRange([attributes.Create(CKA.CKA_KEY_TYPE, CKK.CKK_EC), attributes.Create(CKA.CKA_EC_PARAMS, curve), attributes.Create(CKA.CKA_VALUE, parameters.D!)]);
+            secrets = [parameters.D!];
+        }
+        else
+        {
+            var parameters = ((RSA)key).ExportParameters(true);
+            publicTemplate.AddRange(
+            [
+                attributes.Create(CKA.CKA_KEY_TYPE, CKK.CKK_RSA), attributes.Create(CKA.CKA_MODULUS, parameters.Modulus!),
+                attributes.Create(CKA.CKA_PUBLIC_EXPONENT, parameters.Exponent!),
+            ]);
+            privateTemplate.AddRange(
+            [
+                attributes.Create(CKA.CKA_KEY_TYPE, CKK.CKK_RSA), attributes.Create(CKA.CKA_MODULUS, parameters.Modulus!),
+                attributes.Create(CKA.CKA_PUBLIC_EXPONENT, parameters.Exponent!), attributes.Create(CKA.CKA_PRIVATE_EXPONENT, parameters.D!),
+                attributes.Create(CKA.CKA_PRIME_1, parameters.P!), attributes.Create(CKA.CKA_PRIME_2, parameters.Q!),
+                attributes.Create(CKA.CKA_EXPONENT_1, parameters.DP!), attributes.Create(CKA.CKA_EXPONENT_2, parameters.DQ!),
+                attributes.Create(CKA.CKA_COEFFICIENT, parameters.InverseQ!),
+            ]);
+            secrets = [parameters.D!, parameters.P!, parameters.Q!, parameters.DP!, parameters.DQ!, parameters.InverseQ!];
+        }
+        try
+        {
+            session.CreateObject(publicTemplate);
+            session.CreateObject(privateTemplate);
+        }
+        finally
+        {
+            foreach (var attribute in privateTemplate)
+            {
+                attribute.Dispose();
+            }
+            foreach (var secret in secrets)
+            {
+                CryptographicOperations.ZeroMemory(secret);
+            }
+        }
+    }
 
     private List<IObjectHandle> Find(ISession session, CKO objectClass, string label, byte[]? id = null)
     {

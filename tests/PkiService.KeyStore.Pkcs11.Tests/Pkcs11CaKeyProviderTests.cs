@@ -40,6 +40,17 @@ public sealed class Pkcs11CaKeyProviderTests(SoftHsm hsm, ITestOutputHelper outp
             ? platform.GetECDsaPublicKey()!.VerifyData(tbs, signature, keySize == 256 ? HashAlgorithmName.SHA256 : HashAlgorithmName.SHA384, DSASignatureFormat.Rfc3279DerSequence)
             : platform.GetRSAPublicKey()!.VerifyData(tbs, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         Assert.True(verified);
+        // And openssl, a third parser: the self-signed CA verifies against itself.
+        var pem = Path.Combine(Path.GetTempPath(), $"pkcs11-{label}.pem");
+        try
+        {
+            File.WriteAllText(pem, platform.ExportCertificatePem());
+            Assert.Contains("OK", hsm.Run(SoftHsm.Openssl(), "verify", "-x509_strict", "-CAfile", pem, pem), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(pem);
+        }
     }
 
     [SkippableFact]
@@ -274,6 +285,39 @@ public sealed class Pkcs11CaKeyProviderTests(SoftHsm hsm, ITestOutputHelper outp
         Assert.IsType<Pkcs11Rsa>(loaded.Key);
         Assert.Equal(1, CountObjects(provider, CKO.CKO_CERTIFICATE, "issuing-ca"));
         Assert.Equal(1, CountObjects(provider, CKO.CKO_PRIVATE_KEY, "issuing-ca"));
+        loaded.Key.Dispose();
+    }
+
+    [SkippableTheory]
+    [InlineData("ec")]
+    [InlineData("rsa")]
+    public void Save_SoftwareKey_IsImportedNotExtractableAndSignsAfterRestart(string type)
+    {
+        var label = hsm.CreateToken();
+        using AsymmetricAlgorithm software = type == "ec" ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : RSA.Create(2048);
+        var der = SelfSign(software, "Imported");
+        using (var provider = new Pkcs11CaKeyProvider(SoftHsm.Options(label)))
+        {
+            provider.Save("imported-ca", der, software);
+        }
+
+        using var restarted = new Pkcs11CaKeyProvider(SoftHsm.Options(label));
+        var loaded = restarted.TryLoad("imported-ca")!;
+        Assert.Equal(der, loaded.CertificateDer);
+        Assert.Equal(software.ExportSubjectPublicKeyInfo(), loaded.Key.ExportSubjectPublicKeyInfo());
+        var data = RandomNumberGenerator.GetBytes(48);
+        var signature = new DotNetSignatureFactory(loaded.Key).Sign(data);
+        Assert.True(software is ECDsa ec
+            ? ec.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence)
+            : ((RSA)software).VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1));
+        var flags = restarted.Token.Run(session => session.GetAttributeValue(
+            session.FindAllObjects(
+            [
+                restarted.Token.Factories.ObjectAttributeFactory.Create(CKA.CKA_CLASS, CKO.CKO_PRIVATE_KEY),
+                restarted.Token.Factories.ObjectAttributeFactory.Create(CKA.CKA_LABEL, "imported-ca"),
+            ]).Single(),
+            [CKA.CKA_SENSITIVE, CKA.CKA_EXTRACTABLE]).Select(a => a.GetValueAsBool()).ToArray());
+        Assert.Equal([true, false], flags);
         loaded.Key.Dispose();
     }
 

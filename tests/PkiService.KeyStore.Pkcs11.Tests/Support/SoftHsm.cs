@@ -62,6 +62,14 @@ public sealed class SoftHsm : IDisposable
     public void RequirePkcs11Tool() =>
         RequireTool(Pkcs11Tool is null ? "pkcs11-tool is not installed (not found on PATH); install it with 'apt-get install opensc'." : null);
 
+    /// <summary>The path of openssl; skips (or fails under CI=true) when it is missing.</summary>
+    public static string Openssl()
+    {
+        var path = FindOnPath("openssl");
+        RequireTool(path is null ? "openssl is not installed (not found on PATH); install it with 'apt-get install openssl'." : null);
+        return path!;
+    }
+
     /// <summary>Initialises a fresh token in a free slot (user PIN <see cref="Pin"/>) and returns its label.</summary>
     public string CreateToken()
     {
