@@ -39,11 +39,17 @@ public sealed class Pkcs11ECDsa : ECDsa
     public override byte[] SignHash(byte[] hash)
     {
         ArgumentNullException.ThrowIfNull(hash);
-        return _token.Run(session =>
+        var signature = _token.Run(session =>
         {
             using var mechanism = _token.Factories.MechanismFactory.Create(CKM.CKM_ECDSA);
             return session.Sign(mechanism, _token.PrivateKey(session, Id, Label), hash);
         });
+        // Anything but r || s (a module that answered DER, say) would be re-encoded wrongly by .NET: refuse it.
+        if (signature.Length != 2 * ((KeySize + 7) / 8))
+        {
+            throw new CryptographicException($"The token answered a {signature.Length}-byte ECDSA signature; a P-{KeySize} signature r || s is {2 * ((KeySize + 7) / 8)} bytes.");
+        }
+        return signature;
     }
 
     /// <inheritdoc />
