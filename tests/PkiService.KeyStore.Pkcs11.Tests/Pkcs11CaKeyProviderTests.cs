@@ -6,7 +6,7 @@ using Org.BouncyCastle.Math;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.X509;
 using PkiService.Core.Authorities;
-using PkiService.KeyStore.Pkcs11.Tests.Support;
+using PkiService.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace PkiService.KeyStore.Pkcs11.Tests;

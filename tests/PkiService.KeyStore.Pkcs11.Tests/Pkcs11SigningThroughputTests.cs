@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using PkiService.Core.Authorities;
-using PkiService.KeyStore.Pkcs11.Tests.Support;
+using PkiService.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace PkiService.KeyStore.Pkcs11.Tests;

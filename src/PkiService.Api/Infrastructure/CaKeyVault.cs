@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using PkiService.Core.Authorities;
 using PkiService.Persistence;
 using PkiService.Persistence.Stores;
+using PkiService.KeyStore.Pkcs11;
 
 namespace PkiService.Api.Infrastructure;
 
@@ -9,18 +10,19 @@ namespace PkiService.Api.Infrastructure;
 /// Where CA and OCSP responder keys are stored, where this node's own keys are stored, and the passphrase and PBKDF2
 /// cost that protect them.
 /// </summary>
-public sealed class CaKeyVault
+public sealed class CaKeyVault : IDisposable
 {
     private readonly IPkiDatabase _database;
 
-    private CaKeyVault(ICaKeyStore store, ICaKeyStore nodeStore, string passphrase, int iterations, IPkiDatabase database)
+    private CaKeyVault(ICaKeyStore store, ICaKeyStore nodeStore, string passphrase, int iterations, IPkiDatabase database, ICaKeyProvider? caKeys)
     {
         Store = store;
         NodeStore = nodeStore;
         Passphrase = passphrase;
         Iterations = iterations;
-        Keys = new FileCaKeyProvider(store, passphrase, iterations);
-        ResponderKeys = Keys;
+        var software = new FileCaKeyProvider(store, passphrase, iterations);
+        Keys = caKeys ?? software;
+        ResponderKeys = software;
         NodeKeys = new FileCaKeyProvider(nodeStore, passphrase, iterations);
         _database = database;
     }
@@ -34,7 +36,10 @@ public sealed class CaKeyVault
     /// <summary>This node's own keys (the mTLS listener's), in software, in <see cref="NodeStore"/>.</summary>
     public ICaKeyProvider NodeKeys { get; }
 
-    /// <summary>The CA keys (<c>Pki:KeyStore</c>): create or find a named key that signs, kept in <see cref="Store"/>.</summary>
+    /// <summary>
+    /// The CA keys (<c>Pki:KeyStore</c>): create or find a named key that signs; <c>File</c> keeps them in
+    /// <see cref="Store"/>, <c>Pkcs11</c> in the token.
+    /// </summary>
     public ICaKeyProvider Keys { get; }
 
     /// <summary>
@@ -66,6 +71,39 @@ public sealed class CaKeyVault
         ICaKeyStore store = database.IsShared
             ? new DatabaseCaKeyStore(services.GetRequiredService<IServiceScopeFactory>(), services.GetRequiredService<TimeProvider>())
             : nodeStore;
-        return new CaKeyVault(store, nodeStore, CaKeyPassphrase.Resolve(options, database, logger), options.KeyEncryptionIterations, database);
+        var caKeys = OpenCaKeys(options, services.GetRequiredService<IConfiguration>(), services.GetRequiredService<ILoggerFactory>());
+        try
+        {
+            return new CaKeyVault(store, nodeStore, CaKeyPassphrase.Resolve(options, database, logger), options.KeyEncryptionIterations, database, caKeys);
+        }
+        catch
+        {
+            (caKeys as IDisposable)?.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>The CA key provider <c>Pki:KeyStore</c> names: null for <c>File</c> (the software store), the token for <c>Pkcs11</c>.</summary>
+    private static ICaKeyProvider? OpenCaKeys(PkiOptions options, IConfiguration configuration, ILoggerFactory loggers)
+    {
+        if (string.Equals(options.KeyStore, "File", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        if (!string.Equals(options.KeyStore, "Pkcs11", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new StartupConfigurationException($"Pki:KeyStore is '{options.KeyStore}'; use File (the default) or Pkcs11.");
+        }
+        var pkcs11 = configuration.GetSection(Pkcs11Options.SectionName).Get<Pkcs11Options>() ?? new Pkcs11Options();
+        try
+        {
+            return new Pkcs11CaKeyProvider(pkcs11, loggers.CreateLogger<Pkcs11CaKeyProvider>());
+        }
+        catch (Pkcs11ConfigurationException exception)
+        {
+            throw new StartupConfigurationException(exception.Message, exception);
+        }
+    }
+
+    public void Dispose() => (Keys as IDisposable)?.Dispose();
 }

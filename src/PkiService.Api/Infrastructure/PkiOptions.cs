@@ -28,6 +28,12 @@ public sealed class PkiOptions
     /// <summary>Issuing CA subject distinguished name.</summary>
     public string IssuingSubject { get; set; } = "O=PkiService,CN=PkiService Issuing CA";
 
+    /// <summary>
+    /// Where the CA keys live: <c>File</c> (the default: encrypted PKCS#8 in the data directory, or in the database with
+    /// <c>Postgres</c>) or <c>Pkcs11</c> (generated in and never leaving the token the <c>Pkcs11</c> section names).
+    /// </summary>
+    public string KeyStore { get; set; } = "File";
+
     /// <summary>PBKDF2 iterations protecting the CA keys (PBES2 with AES-256-CBC).</summary>
     public int KeyEncryptionIterations { get; set; } = 210_000;
 

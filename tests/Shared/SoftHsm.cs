@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using PkiService.KeyStore.Pkcs11;
+using Xunit;
 
-namespace PkiService.KeyStore.Pkcs11.Tests.Support;
+namespace PkiService.Tests.Shared;
 
 /// <summary>
 /// Throwaway SoftHSM2 tokens for the tests: a temporary token directory and a softhsm2.conf pointing at it, with

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using Org.BouncyCastle.X509;
+using PkiService.Api.Infrastructure;
+using PkiService.Api.Tests.Support;
+using PkiService.Core.Authorities;
+using PkiService.Tests.Shared;
+
+namespace PkiService.Api.Tests.KeyStore;
+
+/// <summary>
+/// <c>Pki:KeyStore=Pkcs11</c> on the real service with a throwaway SoftHSM2 token: the CA keys are made in the token,
+/// never leave it, sign what the service issues and publishes, and are found again on the next start. The token
+/// helper is the PKCS#11 provider tests' own (linked), so both set up SoftHSM2 the same way.
+/// </summary>
+[Collection(SoftHsmCollection.Name)]
+public sealed class Pkcs11KeyStoreTests(SoftHsm softHsm)
+{
+    [SkippableFact]
+    public async Task Start_CaKeysInToken_IssueRevokeAndCrlSignedInTokenThenRestartFindsSameCa()
+    {
+        var label = softHsm.CreateToken();
+        var settings = Settings(label, SoftHsm.Pin);
+        string dataDirectory;
+        string rootFingerprint;
+        string issuingFingerprint;
+        using (var factory = new PkiApiFactory(settings: settings))
+        {
+            dataDirectory = factory.DataDirectory;
+            var hierarchy = factory.Services.GetRequiredService<CaHierarchy>();
+            (rootFingerprint, issuingFingerprint) = (hierarchy.Root.Fingerprint, hierarchy.Issuing.Fingerprint);
+            // The keys stay in the token: nothing exports the private half, and the data directory holds no CA key file.
+            Assert.Throws<CryptographicException>(() => ((ECDsa)hierarchy.Issuing.PrivateKey).ExportParameters(includePrivateParameters: true));
+            Assert.Empty(Directory.GetFiles(dataDirectory, "*-ca.key"));
+
+            var token = await factory.CreateTokenAsync("hsm-client");
+            var response = await factory.EnrollAsync(token, Csrs.P256("hsm-client"));
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            var enrolled = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
+            var certificate = new X509CertificateParser().ReadCertificate(System.Text.Encoding.ASCII.GetBytes(enrolled.Certificate));
+            certificate.Verify(hierarchy.Issuing.Certificate.GetPublicKey()); // signed in the token
+
+            using var admin = factory.CreateAdminClient();
+            (await admin.PostAsJsonAsync($"/api/v1/certificates/{enrolled.SerialNumber}/revoke", new { reason = "keyCompromise" })).EnsureSuccessStatusCode();
+            using var client = factory.CreateClient();
+            var crl = new X509CrlParser().ReadCrl(await client.GetByteArrayAsync("/pki/crl"));
+            crl.Verify(hierarchy.Issuing.Certificate.GetPublicKey()); // the CRL too
+            Assert.NotNull(crl.GetRevokedCertificate(certificate.SerialNumber));
+        }
+
+        using var restarted = new PkiApiFactory(dataDirectory, settings: settings);
+        var again = restarted.Services.GetRequiredService<CaHierarchy>();
+        Assert.Equal((rootFingerprint, issuingFingerprint), (again.Root.Fingerprint, again.Issuing.Fingerprint));
+        Assert.Empty(again.Created);
+    }
+
+    [SkippableFact]
+    public void Start_WrongPin_IsRefusedWithOneLineNamingThePinKeyAndNotThePin()
+    {
+        var label = softHsm.CreateToken();
+        using var factory = new PkiApiFactory(settings: Settings(label, "not-the-pin-1234"));
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        var refusal = Chain(error).OfType<StartupConfigurationException>().Single();
+        Assert.Contains("Pkcs11:Pin", refusal.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-the-pin-1234", refusal.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', refusal.Message);
+    }
+
+    [Fact]
+    public void Start_UnknownKeyStore_IsRefusedWithOneLineNamingTheKey()
+    {
+        using var factory = new PkiApiFactory(settings: new Dictionary<string, string?> { ["Pki:KeyStore"] = "Vault" });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        var refusal = Chain(error).OfType<StartupConfigurationException>().Single();
+        Assert.StartsWith("Pki:KeyStore is 'Vault'", refusal.Message, StringComparison.Ordinal);
+    }
+
+    private static Dictionary<string, string?> Settings(string label, string pin) => new()
+    {
+        ["Pki:KeyStore"] = "Pkcs11",
+        ["Pkcs11:Library"] = SoftHsm.LibraryPath,
+        ["Pkcs11:TokenLabel"] = label,
+        ["Pkcs11:Pin"] = pin,
+    };
+
+    private static IEnumerable<Exception> Chain(Exception? error)
+    {
+        for (; error is not null; error = error.InnerException)
+        {
+            yield return error;
+        }
+    }
+}
