@@ -14,7 +14,8 @@ public sealed class CaKeyVault : IDisposable
 {
     private readonly IPkiDatabase _database;
 
-    private CaKeyVault(ICaKeyStore store, ICaKeyStore nodeStore, string passphrase, int iterations, IPkiDatabase database, ICaKeyProvider? caKeys)
+    private CaKeyVault(
+        ICaKeyStore store, ICaKeyStore nodeStore, string passphrase, int iterations, IPkiDatabase database, ICaKeyProvider? caKeys, bool responderKeysInToken)
     {
         Store = store;
         NodeStore = nodeStore;
@@ -22,14 +23,15 @@ public sealed class CaKeyVault : IDisposable
         Iterations = iterations;
         var software = new FileCaKeyProvider(store, passphrase, iterations);
         Keys = caKeys ?? software;
-        ResponderKeys = software;
+        ResponderKeys = responderKeysInToken ? Keys : software;
         NodeKeys = new FileCaKeyProvider(nodeStore, passphrase, iterations);
         _database = database;
     }
 
     /// <summary>
-    /// The delegated OCSP responders' keys: in software, in <see cref="Store"/> (that is what delegated responders are
-    /// for: many signatures a second, a short-lived certificate), whatever holds the CA keys.
+    /// The delegated OCSP responders' keys: by default in software, in <see cref="Store"/>, whatever holds the CA keys
+    /// (that is what delegated responders are for: many signatures a second, a short-lived certificate); in the token
+    /// too with <c>Pkcs11:OcspResponderKeys=Token</c>, at the token's signing speed.
     /// </summary>
     public ICaKeyProvider ResponderKeys { get; }
 
@@ -74,7 +76,8 @@ public sealed class CaKeyVault : IDisposable
         var caKeys = OpenCaKeys(options, services.GetRequiredService<IConfiguration>(), services.GetRequiredService<ILoggerFactory>());
         try
         {
-            return new CaKeyVault(store, nodeStore, CaKeyPassphrase.Resolve(options, database, logger), options.KeyEncryptionIterations, database, caKeys);
+            return new CaKeyVault(store, nodeStore, CaKeyPassphrase.Resolve(options, database, logger), options.KeyEncryptionIterations, database, caKeys,
+                caKeys is not null && ResponderKeysInToken(services.GetRequiredService<IConfiguration>()));
         }
         catch
         {
@@ -103,6 +106,19 @@ public sealed class CaKeyVault : IDisposable
         {
             throw new StartupConfigurationException(exception.Message, exception);
         }
+    }
+
+    /// <summary><c>Pkcs11:OcspResponderKeys</c>: <c>Software</c> (the default) or <c>Token</c>.</summary>
+    private static bool ResponderKeysInToken(IConfiguration configuration)
+    {
+        var value = configuration[$"{Pkcs11Options.SectionName}:OcspResponderKeys"];
+        if (string.IsNullOrEmpty(value) || string.Equals(value, "Software", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        return string.Equals(value, "Token", StringComparison.OrdinalIgnoreCase)
+            ? true
+            : throw new StartupConfigurationException($"Pkcs11:OcspResponderKeys is '{value}'; use Software (the default) or Token.");
     }
 
     public void Dispose() => (Keys as IDisposable)?.Dispose();

@@ -56,6 +56,24 @@ public sealed class Pkcs11KeyStoreTests(SoftHsm softHsm)
         Assert.Empty(again.Created);
     }
 
+    /// <summary>The delegated OCSP responder keys stay in software by default; <c>Pkcs11:OcspResponderKeys=Token</c> puts them in the token.</summary>
+    [SkippableTheory]
+    [InlineData(null, false)]
+    [InlineData("Token", true)]
+    public async Task Start_OcspResponderKeysSetting_PutsResponderKeysInSoftwareOrToken(string? setting, bool inToken)
+    {
+        var settings = Settings(softHsm.CreateToken(), SoftHsm.Pin);
+        settings["Pkcs11:OcspResponderKeys"] = setting;
+        using var factory = new PkiApiFactory(settings: settings);
+
+        var responder = factory.Services.GetRequiredService<PkiService.Api.Features.Ocsp.OcspResponderSet>().IssuingResponder;
+
+        var exported = Record.Exception(() => responder.PrivateKey.ExportParameters(includePrivateParameters: true));
+        Assert.Equal(inToken, exported is CryptographicException);
+        using var client = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+
     [SkippableFact]
     public void Start_WrongPin_IsRefusedWithOneLineNamingThePinKeyAndNotThePin()
     {
