@@ -19,6 +19,7 @@ public static class CaHierarchyFactory
             IssuingAlgorithm = options.IssuingKeyAlgorithm,
             PublicBaseUrl = options.PublicBaseUrl,
         };
+        vault.RefuseCaKeysLeftInSoftwareStore();
         // Under the cluster-wide lock: the first of several nodes starting at once creates the hierarchy, the others load it.
         return vault.Exclusive(() => CaHierarchy.LoadOrCreate(
             vault.Keys,

@@ -108,6 +108,27 @@ public sealed class CaKeyVault : IDisposable
         }
     }
 
+    /// <summary>
+    /// Refuses to start on a token that holds no CA key when the software store still holds one (<c>Pki:KeyStore</c>
+    /// switched to <c>Pkcs11</c> on an existing deployment): the service would otherwise make a new root and issuing CA
+    /// in the token and stop trusting every certificate it issued. Bringing the existing CA along is an explicit step.
+    /// </summary>
+    public void RefuseCaKeysLeftInSoftwareStore()
+    {
+        if (Keys is FileCaKeyProvider)
+        {
+            return; // File: the keys are where they always were
+        }
+        foreach (var name in new[] { CaHierarchy.RootName, CaHierarchy.IssuingName })
+        {
+            if (Store.TryLoad(name, out _, out var encryptedKey) && encryptedKey.Length > 0 && Keys.TryLoad(name) is null)
+            {
+                throw new StartupConfigurationException(
+                    $"Pki:KeyStore is Pkcs11 but the token holds no '{name}' key while the file store still does; start with Pki:KeyStore=File, or bring the CA into the token first (it would otherwise create a new CA).");
+            }
+        }
+    }
+
     /// <summary><c>Pkcs11:OcspResponderKeys</c>: <c>Software</c> (the default) or <c>Token</c>.</summary>
     private static bool ResponderKeysInToken(IConfiguration configuration)
     {

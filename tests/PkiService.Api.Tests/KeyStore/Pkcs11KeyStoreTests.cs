@@ -88,6 +88,38 @@ public sealed class Pkcs11KeyStoreTests(SoftHsm softHsm)
         Assert.DoesNotContain('\n', refusal.Message);
     }
 
+    /// <summary>
+    /// Switching an existing deployment's <c>Pki:KeyStore</c> from File to Pkcs11 must not quietly make a new CA in the
+    /// token (every certificate issued so far would stop verifying): the start is refused and nothing is created.
+    /// </summary>
+    [SkippableFact]
+    public void Start_Pkcs11OnDataDirectoryWhoseCaKeysAreInFiles_IsRefusedAndCreatesNoCaInTheToken()
+    {
+        var label = softHsm.CreateToken();
+        string dataDirectory;
+        string rootFingerprint;
+        using (var fileStore = new PkiApiFactory())
+        {
+            dataDirectory = fileStore.DataDirectory;
+            rootFingerprint = fileStore.Services.GetRequiredService<CaHierarchy>().Root.Fingerprint;
+        }
+
+        using (var switched = new PkiApiFactory(dataDirectory, settings: Settings(label, SoftHsm.Pin)))
+        {
+            var error = Assert.ThrowsAny<Exception>(() => switched.CreateClient());
+            var refusal = Chain(error).OfType<StartupConfigurationException>().Single();
+            Assert.Contains("Pki:KeyStore is Pkcs11", refusal.Message, StringComparison.Ordinal);
+            Assert.Contains("root-ca", refusal.Message, StringComparison.Ordinal);
+        }
+        using (var provider = new PkiService.KeyStore.Pkcs11.Pkcs11CaKeyProvider(SoftHsm.Options(label)))
+        {
+            Assert.Null(provider.TryLoad(CaHierarchy.RootName));
+            Assert.Null(provider.TryLoad(CaHierarchy.IssuingName));
+        }
+        using var back = new PkiApiFactory(dataDirectory);
+        Assert.Equal(rootFingerprint, back.Services.GetRequiredService<CaHierarchy>().Root.Fingerprint);
+    }
+
     [Fact]
     public void Start_UnknownKeyStore_IsRefusedWithOneLineNamingTheKey()
     {
