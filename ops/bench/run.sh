@@ -6,9 +6,10 @@
 #
 # The rows of issue 11 (PostgreSQL) run against nodes on a throwaway PostgreSQL cluster the script starts itself
 # (Debian's postgresql: initdb into a temporary directory, a free loopback port, stopped and deleted at the end);
-# without PostgreSQL those rows are skipped (under CI=true the run fails).
+# without PostgreSQL those rows are skipped (under CI=true the run fails). The rows of issue 14 (CA keys in a PKCS#11
+# module) use throwaway SoftHSM2 tokens likewise, skipped without softhsm2-util (under CI=true the run fails).
 #
-#   ops/bench/run.sh          full run (about 6 minutes; needs wrk, ab, openssl, curl, jq, python3, postgresql)
+#   ops/bench/run.sh          full run (about 7 minutes; needs wrk, ab, openssl, curl, jq, python3, postgresql, softhsm2)
 #   ops/bench/run.sh smoke    a few seconds per step, no targets judged (CI runs this)
 set -euo pipefail
 mode="${1:-full}"
@@ -195,6 +196,107 @@ est_elapsed=$(awk -v a="$(window_seconds e1)" -v b="$(window_seconds e2)" 'BEGIN
 est_p99=$(awk -v a="$(window_p99_ms e1)" -v b="$(window_p99_ms e2)" 'BEGIN { printf "%.1fms", (a > b) ? a : b }')
 est_rps=$(awk -v n="${est_created:-0}" -v s="$est_elapsed" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
 
+# Issue 14: the CA keys in a PKCS#11 module (SoftHSM2, a throwaway token the script makes: its own token directory and
+# softhsm2.conf, deleted with $work). One more node with Pki:KeyStore=Pkcs11 on its own data directory; enrollment on it
+# against the file-store service above, alternating (file, SoftHSM2, SoftHSM2, file) after a warm-up of each, as the
+# EST row. Nonce OCSP is signed by the delegated responder key, which stays in software by default
+# (Pkcs11:OcspResponderKeys=Software); a third node on a second token with OcspResponderKeys=Token shows what signing
+# every OCSP answer in the token costs. The PIN goes in as the environment variable Pkcs11__Pin, as the README says.
+hsm_module=/usr/lib/softhsm/libsofthsm2.so
+hsm_enroll_rps=""; hsm_enroll_p99=""; hsm_enroll_committed=0; file_enroll_rps=""; file_enroll_committed=0
+hsm_nonce_rps=""; hsm_token_nonce_rps=""; file_nonce_rps=""; hsm_ocsp_checked=0
+if ! command -v softhsm2-util >/dev/null || [ ! -e "$hsm_module" ]; then
+  echo "== SoftHSM2 rows skipped: no softhsm2-util on PATH or no $hsm_module (apt-get install softhsm2)"
+  [ "${CI:-}" != true ] || { echo "CI=true and SoftHSM2 is missing"; exit 1; }
+else
+  echo "== SoftHSM2: throwaway tokens in $work/softhsm"
+  mkdir -p "$work/softhsm/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' "$work/softhsm/tokens" >"$work/softhsm/softhsm2.conf"
+  hsm_pin="bench-$(openssl rand -hex 8)"
+  for label in pki-bench pki-bench-ocsp; do
+    SOFTHSM2_CONF="$work/softhsm/softhsm2.conf" softhsm2-util --init-token --free --label "$label" --pin "$hsm_pin" --so-pin "so-$hsm_pin" >/dev/null
+  done
+  start_hsm_node() { # name token-label responder-keys -> sets node_base; the file-store service's settings otherwise
+    local name="$1" label="$2" responder="$3" port; port=$(free_port)
+    node_base="http://127.0.0.1:$port"
+    SOFTHSM2_CONF="$work/softhsm/softhsm2.conf" Pkcs11__Pin="$hsm_pin" \
+    dotnet "$api_dll" --urls "$node_base" --Pki:DataDirectory="$work/$name" --Pki:PublicBaseUrl="$node_base" --Pki:KeyPassphrase=bench \
+      --Admin:BootstrapApiKey="$key" --Pki:MtlsUrl= --Pki:KeyStore=Pkcs11 --Pkcs11:Library="$hsm_module" --Pkcs11:TokenLabel="$label" \
+      --Pkcs11:OcspResponderKeys="$responder" \
+      --RateLimits:PublicPerSecond=100000000 --RateLimits:EnrollmentPerMinute=100000000 \
+      --Logging:LogLevel:Default=Warning >"$work/$name.log" 2>&1 &
+    local pid=$!; pids+=("$pid"); hsm_pids+=("$pid"); disown "$pid"
+    for _ in $(seq 1 240); do curl -fs "$node_base/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+    curl -fs "$node_base/health/ready" >/dev/null || { cat "$work/$name.log" >&2; exit 1; }
+  }
+  hsm_ocsp_client() { # base dir: enrolls CN=bench-ocsp there and writes dir/nonce.lua (a fresh nonce per request, as above)
+    local node_base="$1" dir="$2" token
+    mkdir -p "$dir"
+    token=$(curl -fs -X POST "$node_base/api/v1/enrollment-tokens" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d '{"commonName":"bench-ocsp"}' | jq -r .token)
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/client.key" -subj /CN=bench-ocsp -out "$dir/client.csr" 2>/dev/null
+    jq -n --rawfile csr "$dir/client.csr" '{csr: $csr}' | curl -fs -X POST "$node_base/api/v1/enroll" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d @- | jq -r .certificate >"$dir/client.pem"
+    curl -fs "$node_base/pki/ca.pem" >"$dir/ca.pem"; curl -fs "$node_base/pki/chain.pem" >"$dir/chain.pem"
+    # One answer checked with openssl first: signed by a responder the token-held issuing CA certified, nonce echoed.
+    if openssl ocsp -issuer "$dir/ca.pem" -cert "$dir/client.pem" -url "$node_base/ocsp" -CAfile "$dir/chain.pem" 2>&1 | grep -q "client.pem: good"; then
+      hsm_ocsp_checked=$(( hsm_ocsp_checked + 1 ))
+    else
+      echo "   warning: openssl ocsp did not verify an answer of $node_base"
+    fi
+    openssl ocsp -issuer "$dir/ca.pem" -cert "$dir/client.pem" -reqout "$dir/req_nonce.der" >/dev/null 2>&1
+    sed "s#$work/req_nonce.der#$dir/req_nonce.der#" "$work/nonce.lua" >"$dir/nonce.lua"
+  }
+  hsm_pids=()
+  start_hsm_node hsm pki-bench Software; hsm_base=$node_base
+  start_hsm_node hsm-token pki-bench-ocsp Token; hsm_token_base=$node_base
+  hsm_ocsp_client "$hsm_base" "$work/hsm-ocsp"; hsm_ocsp_client "$hsm_token_base" "$work/hsm-token-ocsp"
+
+  echo "== enrollment, file store and SoftHSM2 alternating (file, SoftHSM2, SoftHSM2, file): wrk -t2 -c$enroll_clients -d${half}s each (after ${enroll_warm_seconds}s warm-ups of both)"
+  hsm_seed() { dotnet "$bench_dll" enroll-seed "$1" "$2" "$work/tokens-$3" "$work/bodies" >/dev/null; }
+  hsm_seed "$work/data" $(( enroll_warm_seconds * 4000 )) file-warm; hsm_seed "$work/hsm" $(( enroll_warm_seconds * 4000 )) hsm-warm
+  for window in f1 f2; do hsm_seed "$work/data" $(( half * 4000 )) "$window"; done
+  for window in h1 h2; do hsm_seed "$work/hsm" $(( half * 4000 )) "$window"; done
+  hsm_window() { # base window seconds: as enroll_window's REST case, against base
+    mkdir -p "$work/out-$2"
+    wrk -t2 -c"$enroll_clients" -d"${3}s" --latency -s ops/bench/enroll.lua "$1" -- "$work/tokens-$2" "$work/bodies" "$work/out-$2" 2 >"$work/wrk-$2.log" 2>&1 || true
+    cat "$work/wrk-$2.log" >>"$work/wrk.log"
+  }
+  hsm_window "$base" file-warm "$enroll_warm_seconds"; hsm_window "$hsm_base" hsm-warm "$enroll_warm_seconds"
+  hsm_window "$base" f1 "$half"; hsm_window "$hsm_base" h1 "$half"; hsm_window "$hsm_base" h2 "$half"; hsm_window "$base" f2 "$half"
+  for window in f1 h1 h2 f2; do
+    refused=$(window_refused "$window"); [ -z "$refused" ] || echo "   warning: $refused enrollments refused in window $window"
+    printf '   %s: %s answers in %s s = %s/s (p99 %s ms)\n' "$window" "$(window_answers "$window")" "$(window_seconds "$window")" \
+      "$(awk -v n="$(window_answers "$window")" -v s="$(window_seconds "$window")" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')" "$(window_p99_ms "$window")"
+  done
+  mkdir -p "$work/file-serials" "$work/hsm-serials"
+  for window in f1 f2; do for file in "$work/out-$window"/*; do if [ -e "$file" ]; then cp "$file" "$work/file-serials/$window-$(basename "$file")"; fi; done; done
+  for window in h1 h2; do for file in "$work/out-$window"/*; do if [ -e "$file" ]; then cp "$file" "$work/hsm-serials/$window-$(basename "$file")"; fi; done; done
+  dotnet "$bench_dll" enroll-check "$work/data" "$work/file-serials" >"$work/file-enroll.log" || true
+  grep -v RESULT "$work/file-enroll.log" | sed 's/^/   file store: /' || true
+  dotnet "$bench_dll" enroll-check "$work/hsm" "$work/hsm-serials" >"$work/hsm-enroll.log" || true
+  grep -v RESULT "$work/hsm-enroll.log" | sed 's/^/   SoftHSM2: /' || true
+  file_enroll_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/file-enroll.log")
+  file_enroll_rps=$(awk -v n="$(awk -F= '/enroll_created/ {print $2}' "$work/file-enroll.log")" -v s="$(awk -v a="$(window_seconds f1)" -v b="$(window_seconds f2)" 'BEGIN { print a + b }')" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
+  hsm_enroll_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/hsm-enroll.log")
+  hsm_enroll_rps=$(awk -v n="$(awk -F= '/enroll_created/ {print $2}' "$work/hsm-enroll.log")" -v s="$(awk -v a="$(window_seconds h1)" -v b="$(window_seconds h2)" 'BEGIN { print a + b }')" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
+  hsm_enroll_p99=$(awk -v a="$(window_p99_ms h1)" -v b="$(window_p99_ms h2)" 'BEGIN { printf "%.1fms", (a > b) ? a : b }')
+
+  echo "== OCSP with nonce: file store, SoftHSM2 (responder key in software), SoftHSM2 (responder key in the token), wrk -t2 -c32 -d$wrk_time, F S T T S F"
+  hsm_nonce() { # base lua -> rps (warnings of non-2xx as run_wrk)
+    local out; out=$(wrk -t2 -c32 -d"$wrk_time" --latency -s "$2" "$1/ocsp" 2>&1)
+    echo "$out" >>"$work/wrk.log"
+    local non2xx; non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+    [ -z "$non2xx" ] || echo "   warning: $non2xx non-2xx answers from $1/ocsp" >&2
+    echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}'
+  }
+  wrk -t2 -c32 -d2s -s "$work/hsm-ocsp/nonce.lua" "$hsm_base/ocsp" >/dev/null 2>&1 || true  # warm-up of both SoftHSM2 nodes' OCSP path
+  wrk -t2 -c32 -d2s -s "$work/hsm-token-ocsp/nonce.lua" "$hsm_token_base/ocsp" >/dev/null 2>&1 || true
+  nf1=$(hsm_nonce "$base" "$work/nonce.lua"); ns1=$(hsm_nonce "$hsm_base" "$work/hsm-ocsp/nonce.lua"); nt1=$(hsm_nonce "$hsm_token_base" "$work/hsm-token-ocsp/nonce.lua")
+  nt2=$(hsm_nonce "$hsm_token_base" "$work/hsm-token-ocsp/nonce.lua"); ns2=$(hsm_nonce "$hsm_base" "$work/hsm-ocsp/nonce.lua"); nf2=$(hsm_nonce "$base" "$work/nonce.lua")
+  file_nonce_rps=$(( (nf1 + nf2) / 2 )); hsm_nonce_rps=$(( (ns1 + ns2) / 2 )); hsm_token_nonce_rps=$(( (nt1 + nt2) / 2 ))
+  echo "   file store $nf1/s, $nf2/s; SoftHSM2, responder in software $ns1/s, $ns2/s; responder in the token $nt1/s, $nt2/s"
+  for pid in "${hsm_pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done  # the rows below measure without them
+fi
+
 # Issue 11: the same enrollment against one node on PostgreSQL (same machine), cached OCSP on that node against the
 # SQLite one, and revoke on node A -> OCSP revoked on node B.
 pg_enroll_rps=""; pg_enroll_p99=""; pg_enroll_committed=0; pg_enroll_created=0; pg_rows=""; pg_post_rps=""; sqlite_post_rps=""
@@ -364,6 +466,15 @@ printf '%-62s %-28s %s\n' "3. enrollment / in-process issue-only ($issue_1t/s, 1
 # No target of its own: the row shows what EST's wire (TLS, Basic, base64 DER in, CMS out) costs against REST's.
 printf '%-62s %-28s %s\n' "13. EST simpleenroll, all committed (wrk -c$enroll_clients, TLS, Basic)" "$est_rps/s (p99 $est_p99), committed=${est_committed:-0}" "$(judge "${est_committed:-0}" "v == 1 && ${est_rps:-0} > 0")"
 printf '%-62s %-28s %s\n' "13. EST simpleenroll / REST enrollment, same run ($enroll_rps/s)" "$est_ratio" "-"
+# Issue 14: no target of its own; what the token costs. The ratios are of windows of the same run (ABBA).
+if [ -n "$hsm_enroll_rps" ]; then
+  printf '%-62s %-28s %s\n' "14. enrollment, CA keys in SoftHSM2, all committed (wrk -c$enroll_clients)" "$hsm_enroll_rps/s (p99 $hsm_enroll_p99), committed=${hsm_enroll_committed:-0}" "$(judge "${hsm_enroll_committed:-0}" "v == 1 && ${hsm_enroll_rps:-0} > 0 && ${file_enroll_committed:-0} == 1")"
+  printf '%-62s %-28s %s\n' "14. enrollment SoftHSM2 / file store, alternating ($file_enroll_rps/s)" "$(ratio "$hsm_enroll_rps" "$file_enroll_rps")" "-"
+  printf '%-62s %-28s %s\n' "14. nonce OCSP, SoftHSM2 CA, responder key in software" "$hsm_nonce_rps/s vs file $file_nonce_rps/s = $(ratio "$hsm_nonce_rps" "$file_nonce_rps")" "$(judge "$hsm_ocsp_checked" "v == 2 && ${hsm_nonce_rps:-0} > 0")"
+  printf '%-62s %-28s %s\n' "14. nonce OCSP, responder key in the token (OcspResponderKeys=Token)" "$hsm_token_nonce_rps/s vs file = $(ratio "$hsm_token_nonce_rps" "$file_nonce_rps")" "-"
+else
+  printf '%-62s %-28s %s\n' "14. SoftHSM2 rows" "skipped: no SoftHSM2" "-"
+fi
 printf '%-62s %-28s %s\n' "4. revoke -> OCSP answers revoked < 100 ms (small database)" "${ocsp_ms:-never} ms" "$(judge "${ocsp_ms:-999999}" 'v < 100')"
 printf '%-62s %-28s %s\n' "4. revoke -> CRL lists serial < 1 s (small database)" "${crl_ms:-never} ms" "$(judge "${crl_ms:-999999}" 'v < 1000')"
 printf '%-62s %-28s %s\n' "6. expiry scan over 1,000,000 certificates < 1 s" "$scan_ms ms" "$( [ "$scan_ms" = - ] && echo - || judge "$scan_ms" 'v < 1000')"

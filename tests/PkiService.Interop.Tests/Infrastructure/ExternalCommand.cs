@@ -43,9 +43,14 @@ public static class ExternalCommand
     }
 
     public static async Task<CommandResult> RunAsync(
-        string fileName, IEnumerable<string> arguments, string? workingDirectory = null, TimeSpan? timeout = null)
+        string fileName, IEnumerable<string> arguments, string? workingDirectory = null, TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var startInfo = StartInfo(fileName, arguments, workingDirectory);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            startInfo.Environment[name] = value;
+        }
         var command = Describe(fileName, startInfo.ArgumentList);
 
         using var process = new Process { StartInfo = startInfo };

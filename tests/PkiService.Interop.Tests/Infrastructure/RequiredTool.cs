@@ -22,6 +22,12 @@ public static class RequiredTool
         Require("nginx", FindOnPath("nginx") ?? (File.Exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : null), "apt-get install nginx-light");
     public static string Jq() => Require("jq", FindOnPath("jq"), "apt-get install jq");
 
+    /// <summary>SoftHSM2's <c>softhsm2-util</c> (Debian package softhsm2).</summary>
+    public static string SoftHsm2Util() => Require("softhsm2-util", FindOnPath("softhsm2-util"), "apt-get install softhsm2");
+
+    /// <summary>OpenSC's <c>pkcs11-tool</c>.</summary>
+    public static string Pkcs11Tool() => Require("pkcs11-tool", FindOnPath("pkcs11-tool"), "apt-get install opensc");
+
     public static string Chromium() =>
         Require("chromium", File.Exists(ChromiumPath) ? ChromiumPath : null, "apt-get install chromium");
 

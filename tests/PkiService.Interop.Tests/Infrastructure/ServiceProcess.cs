@@ -30,6 +30,12 @@ public sealed class ServiceProcess : IAsyncLifetime
     /// </summary>
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Extra environment variables of the service process, at every start and restart (e.g. <c>SOFTHSM2_CONF</c>,
+    /// which a PKCS#11 module reads with getenv(3) and so must be in the process's own environment).
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+
     /// <summary>The working directory of the service process; unset, the directory of the service assembly.</summary>
     public string? WorkingDirectory { get; init; }
 
@@ -171,7 +177,7 @@ public sealed class ServiceProcess : IAsyncLifetime
                 .. settings.Where(setting => setting.Value is not null).Select(setting => $"--{setting.Key}={setting.Value}"),
             ],
             workingDirectory: WorkingDirectory ?? Path.GetDirectoryName(assembly),
-            environment: new Dictionary<string, string?>
+            environment: new Dictionary<string, string?>(Environment)
             {
                 ["ASPNETCORE_URLS"] = null,
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
@@ -226,7 +232,7 @@ public sealed class ServiceProcess : IAsyncLifetime
     /// </summary>
     public static string FindServiceAssembly()
     {
-        var path = Environment.GetEnvironmentVariable(AssemblyPathVariable);
+        var path = System.Environment.GetEnvironmentVariable(AssemblyPathVariable);
         if (string.IsNullOrEmpty(path))
         {
             path = typeof(ServiceProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
@@ -243,7 +249,7 @@ public sealed class ServiceProcess : IAsyncLifetime
     /// <summary>The dotnet host running these tests (set by the SDK), so the service runs on the same runtime.</summary>
     private static string DotnetHost()
     {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        var host = System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet";
     }
 }
