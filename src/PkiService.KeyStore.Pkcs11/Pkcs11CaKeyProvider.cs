@@ -125,6 +125,9 @@ public sealed class Pkcs11CaKeyProvider : ICaKeyProvider, IDisposable
                 attributes.Create(CKA.CKA_SENSITIVE, true),
                 attributes.Create(CKA.CKA_EXTRACTABLE, false),
                 attributes.Create(CKA.CKA_SIGN, true),
+                attributes.Create(CKA.CKA_DECRYPT, false), // a CA key only signs (module defaults may allow more)
+                attributes.Create(CKA.CKA_UNWRAP, false),
+                attributes.Create(CKA.CKA_DERIVE, false),
                 attributes.Create(CKA.CKA_LABEL, name),
                 attributes.Create(CKA.CKA_ID, id),
             ];
@@ -253,6 +256,9 @@ public sealed class Pkcs11CaKeyProvider : ICaKeyProvider, IDisposable
             attributes.Create(CKA.CKA_SENSITIVE, true),
             attributes.Create(CKA.CKA_EXTRACTABLE, false),
             attributes.Create(CKA.CKA_SIGN, true),
+                attributes.Create(CKA.CKA_DECRYPT, false), // a CA key only signs (module defaults may allow more)
+                attributes.Create(CKA.CKA_UNWRAP, false),
+                attributes.Create(CKA.CKA_DERIVE, false),
             attributes.Create(CKA.CKA_LABEL, name),
             attributes.Create(CKA.CKA_ID, id),
         ];

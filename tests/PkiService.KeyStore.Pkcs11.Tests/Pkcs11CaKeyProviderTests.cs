@@ -137,10 +137,10 @@ public sealed class Pkcs11CaKeyProviderTests(SoftHsm hsm, ITestOutputHelper outp
                 provider.Token.Factories.ObjectAttributeFactory.Create(CKA.CKA_CLASS, CKO.CKO_PRIVATE_KEY),
                 provider.Token.Factories.ObjectAttributeFactory.Create(CKA.CKA_LABEL, "root-ca"),
             ]).Single();
-            return session.GetAttributeValue(handle, [CKA.CKA_SENSITIVE, CKA.CKA_EXTRACTABLE, CKA.CKA_NEVER_EXTRACTABLE, CKA.CKA_TOKEN, CKA.CKA_SIGN])
+            return session.GetAttributeValue(handle, [CKA.CKA_SENSITIVE, CKA.CKA_EXTRACTABLE, CKA.CKA_NEVER_EXTRACTABLE, CKA.CKA_TOKEN, CKA.CKA_SIGN, CKA.CKA_DECRYPT, CKA.CKA_UNWRAP, CKA.CKA_DERIVE])
                 .Select(a => a.GetValueAsBool()).ToArray();
         });
-        Assert.Equal([true, false, true, true, true], attributes);
+        Assert.Equal([true, false, true, true, true, false, false, false], attributes); // signs, and only signs
 
         // Through OpenSC's pkcs11-tool, an independent PKCS#11 client.
         var listing = hsm.Run(hsm.Pkcs11Tool!, "--module", SoftHsm.LibraryPath, "--token-label", label, "--login", "--pin", SoftHsm.Pin, "--list-objects");
@@ -152,6 +152,8 @@ public sealed class Pkcs11CaKeyProviderTests(SoftHsm hsm, ITestOutputHelper outp
         Assert.Contains("never extractable", access, StringComparison.Ordinal);
         Assert.Contains("sensitive", access, StringComparison.Ordinal);
         Assert.DoesNotContain(", extractable", access, StringComparison.Ordinal);
+        var usage = privateKey.Split('\n').Single(line => line.TrimStart().StartsWith("Usage:", StringComparison.Ordinal));
+        Assert.Equal("Usage:      sign", usage.Trim()); // not decrypt or unwrap, as module defaults would allow
         Assert.Contains("Certificate Object", listing, StringComparison.Ordinal);
     }
 
