@@ -121,7 +121,15 @@ public sealed class CaKeyVault : IDisposable
         }
         foreach (var name in new[] { CaHierarchy.RootName, CaHierarchy.IssuingName })
         {
-            if (Store.TryLoad(name, out _, out var encryptedKey) && encryptedKey.Length > 0 && Keys.TryLoad(name) is null)
+            if (!Store.TryLoad(name, out _, out var encryptedKey) || encryptedKey.Length == 0)
+            {
+                continue;
+            }
+            if (Keys.TryLoad(name) is { } inToken)
+            {
+                inToken.Key.Dispose(); // only asked whether it is there; CaHierarchy loads it next
+            }
+            else
             {
                 throw new StartupConfigurationException(
                     $"Pki:KeyStore is Pkcs11 but the token holds no '{name}' key while the file store still does; start with Pki:KeyStore=File, or bring the CA into the token first (it would otherwise create a new CA).");
