@@ -189,18 +189,22 @@ public sealed partial class CertificateRenewal(
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
             chain.ChainPolicy.CustomTrustStore.Add(root);
             chain.ChainPolicy.ExtraStore.Add(issuing);
+            foreach (var intermediate in hierarchy.Intermediates)
+            {
+                chain.ChainPolicy.ExtraStore.Add(X509CertificateLoader.LoadCertificate(intermediate.Der));
+            }
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
             chain.ChainPolicy.DisableCertificateDownloads = true;
             chain.ChainPolicy.VerificationTime = time.GetUtcNow().UtcDateTime;
             chain.ChainPolicy.VerificationTimeIgnored = false;
             var valid = chain.Build(certificate);
-            if (valid && chain.ChainElements.Count == 3 && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
+            if (valid && chain.ChainElements.Count == 3 + hierarchy.Intermediates.Count && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
             {
                 holderFound(serial);
                 return serial;
             }
             if (chain.ChainStatus.Any(s => s.Status.HasFlag(X509ChainStatusFlags.NotTimeValid))
-                && chain.ChainElements.Count == 3 && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
+                && chain.ChainElements.Count == 3 + hierarchy.Intermediates.Count && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
             {
                 if (chain.ChainStatus.All(s => s.Status is X509ChainStatusFlags.NotTimeValid or X509ChainStatusFlags.NoError))
                 {
