@@ -17,7 +17,8 @@ public static class IssuingCaInstallation
     public static string CreateCsrPem(AsymmetricAlgorithm key, string subject)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var request = new Pkcs10CertificationRequest(new DotNetSignatureFactory(key), new X509Name(subject), PublicKeyOf(key), null);
+        // RFC 2986 4.1: attributes [0] is not OPTIONAL; an empty set, not an absent field (strict parsers refuse the latter).
+        var request = new Pkcs10CertificationRequest(new DotNetSignatureFactory(key), new X509Name(subject), PublicKeyOf(key), new Org.BouncyCastle.Asn1.DerSet());
         return PemEncoding.WriteString("CERTIFICATE REQUEST", request.GetEncoded()) + "\n";
     }
 

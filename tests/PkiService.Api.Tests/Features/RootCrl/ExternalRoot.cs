@@ -64,7 +64,9 @@ public sealed class ExternalRoot : IDisposable
     {
         var request = CaRequest(subject, key, pathLength);
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, includeKeyIdentifier: true, includeIssuerAndSerial: false));
-        using var signed = request.Create(issuer, DateTimeOffset.UtcNow.AddMinutes(-4), DateTimeOffset.UtcNow.AddYears(5), RandomNumberGenerator.GetBytes(16));
+        // A day inside the issuer's validity: CertificateRequest.Create refuses a certificate that outlives its issuer.
+        var notAfter = new DateTimeOffset(issuer.NotAfter.ToUniversalTime()).AddDays(-1);
+        using var signed = request.Create(issuer, DateTimeOffset.UtcNow.AddMinutes(-4), notAfter, RandomNumberGenerator.GetBytes(16));
         return signed.CopyWithPrivateKey(key);
     }
 
