@@ -1,3 +1,4 @@
+using PkiService.Api.Commands.Ca;
 using PkiService.Api.Commands.CopyDatabase;
 using PkiService.Api.Features.ApiKeys;
 using PkiService.Api.Features.Audit;
@@ -10,6 +11,7 @@ using PkiService.Api.Features.Expiry;
 using PkiService.Api.Features.Ocsp;
 using PkiService.Api.Features.Renewal;
 using PkiService.Api.Features.Revocation;
+using PkiService.Api.Features.RootCrl;
 using PkiService.Api.Features.RevocationStream;
 using PkiService.Api.Infrastructure;
 
@@ -17,6 +19,11 @@ if (CopyDatabaseCommand.IsRequested(args))
 {
     // An operator's command instead of the service (moving a node's data into PostgreSQL): no web host is built.
     return await CopyDatabaseCommand.RunAsync(args, Console.Out, Console.Error);
+}
+if (CaCommand.IsRequested(args))
+{
+    // The offline-root ceremony and bringing an existing CA: against the configured key store, no web host is started.
+    return CaCommand.Run(args, Console.Out, Console.Error);
 }
 
 // appsettings.json is read from beside the assembly, whatever the working directory (a relative Pki:DataDirectory
@@ -34,6 +41,7 @@ app.MapEnrollmentEndpoints();
 app.MapCertificateEndpoints();
 app.MapRevocationEndpoints();
 app.MapCrlEndpoints();
+app.MapRootCrlEndpoints();
 app.MapOcspEndpoints();
 app.MapRevocationStreamEndpoints();
 app.MapExpiryEndpoints();

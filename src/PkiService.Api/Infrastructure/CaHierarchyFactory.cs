@@ -21,11 +21,19 @@ public static class CaHierarchyFactory
         };
         vault.RefuseCaKeysLeftInSoftwareStore();
         // Under the cluster-wide lock: the first of several nodes starting at once creates the hierarchy, the others load it.
-        return vault.Exclusive(() => CaHierarchy.LoadOrCreate(
-            vault.Keys,
-            hierarchyOptions,
-            services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.CaHierarchy")));
+        try
+        {
+            return vault.Exclusive(() => CaHierarchy.LoadOrCreate(
+                vault.Keys,
+                hierarchyOptions,
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("PkiService.CaHierarchy"),
+                vault.Certificates));
+        }
+        catch (IssuingCaNotInstalledException exception)
+        {
+            throw new StartupConfigurationException(exception.Message, exception);
+        }
     }
 
     public static IssuingAuthority CreateIssuingAuthority(IServiceProvider services)

@@ -50,6 +50,12 @@ public sealed class CaKeyVault : IDisposable
     /// </summary>
     public ICaKeyStore Store { get; }
 
+    /// <summary>
+    /// Certificates kept without a key (an external root and its intermediates, <see cref="CaHierarchy.ChainName"/>), in
+    /// <see cref="Store"/> whatever holds the keys: with <c>Pkcs11</c> too, so every node serves the same chain.
+    /// </summary>
+    public ICaCertificateStore Certificates => (ICaCertificateStore)Store;
+
     /// <summary>What belongs to this node alone (the mTLS listener's certificate for its own host names): the data directory.</summary>
     public ICaKeyStore NodeStore { get; }
 

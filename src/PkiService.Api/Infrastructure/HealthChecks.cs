@@ -65,6 +65,10 @@ public sealed class CrlFreshnessHealthCheck(CrlPublisher publisher, TimeProvider
         var now = time.GetUtcNow();
         foreach (var (name, crl) in new[] { (CaHierarchy.IssuingName, set.Issuing), (CaHierarchy.RootName, set.Root) })
         {
+            if (crl is null)
+            {
+                continue; // an external root's CRL not uploaded yet: RootCrlHealthCheck reports it
+            }
             if (now >= crl.NextUpdate)
             {
                 return Task.FromResult(HealthCheckResult.Unhealthy(
@@ -83,6 +87,10 @@ public sealed class OcspResponderHealthCheck(OcspResponderSet responders, TimePr
         var now = time.GetUtcNow();
         foreach (var (name, responder) in new[] { (CaHierarchy.IssuingName, responders.IssuingResponder), (CaHierarchy.RootName, responders.RootResponder) })
         {
+            if (responder is null)
+            {
+                continue; // an external root: no responder of its own here
+            }
             if (now >= responder.NotAfter || now < responder.NotBefore)
             {
                 return Task.FromResult(HealthCheckResult.Unhealthy(

@@ -109,7 +109,8 @@ public static class ServiceRegistration
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<CaKeysHealthCheck>("ca-keys", tags: ["ready"])
             .AddCheck<CrlFreshnessHealthCheck>("crl", tags: ["ready"])
-            .AddCheck<OcspResponderHealthCheck>("ocsp-responder", tags: ["ready"]);
+            .AddCheck<OcspResponderHealthCheck>("ocsp-responder", tags: ["ready"])
+            .AddCheck<Features.RootCrl.RootCrlHealthCheck>("root-crl", tags: ["ready"]);
 
         builder.AddPkiMetrics();
         services.AddPkiSwagger();

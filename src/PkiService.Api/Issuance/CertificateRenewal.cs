@@ -180,36 +180,49 @@ public sealed partial class CertificateRenewal(
         {
             throw new AuthenticationFailedException("The client certificate cannot be parsed.");
         }
-        using (certificate)
-        using (var root = X509CertificateLoader.LoadCertificate(hierarchy.Root.Der))
-        using (var issuing = X509CertificateLoader.LoadCertificate(hierarchy.Issuing.Der))
-        using (var chain = new X509Chain())
+        // An external root's intermediates (none by default), for the path from the issuing CA to the root.
+        var intermediates = hierarchy.Intermediates.Select(i => X509CertificateLoader.LoadCertificate(i.Der)).ToArray();
+        try
         {
-            var serial = SerialNumber.FromUnsignedBytes(certificate.SerialNumberBytes.Span);
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(root);
-            chain.ChainPolicy.ExtraStore.Add(issuing);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            chain.ChainPolicy.DisableCertificateDownloads = true;
-            chain.ChainPolicy.VerificationTime = time.GetUtcNow().UtcDateTime;
-            chain.ChainPolicy.VerificationTimeIgnored = false;
-            var valid = chain.Build(certificate);
-            if (valid && chain.ChainElements.Count == 3 && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
+            using (certificate)
+            using (var root = X509CertificateLoader.LoadCertificate(hierarchy.Root.Der))
+            using (var issuing = X509CertificateLoader.LoadCertificate(hierarchy.Issuing.Der))
+            using (var chain = new X509Chain())
             {
-                holderFound(serial);
-                return serial;
-            }
-            if (chain.ChainStatus.Any(s => s.Status.HasFlag(X509ChainStatusFlags.NotTimeValid))
-                && chain.ChainElements.Count == 3 && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
-            {
-                if (chain.ChainStatus.All(s => s.Status is X509ChainStatusFlags.NotTimeValid or X509ChainStatusFlags.NoError))
+                var serial = SerialNumber.FromUnsignedBytes(certificate.SerialNumberBytes.Span);
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(root);
+                chain.ChainPolicy.ExtraStore.Add(issuing);
+                chain.ChainPolicy.ExtraStore.AddRange(intermediates);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                chain.ChainPolicy.DisableCertificateDownloads = true;
+                chain.ChainPolicy.VerificationTime = time.GetUtcNow().UtcDateTime;
+                chain.ChainPolicy.VerificationTimeIgnored = false;
+                var valid = chain.Build(certificate);
+                if (valid && chain.ChainElements.Count == 3 + hierarchy.Intermediates.Count && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
                 {
-                    holderFound(serial); // our signature, only out of its validity: still attributable
+                    holderFound(serial);
+                    return serial;
                 }
-                throw Refuse(serial, "not time valid",
-                    $"The client certificate {serial.Hex} is not valid now (valid {certificate.NotBefore.ToUniversalTime():O} to {certificate.NotAfter.ToUniversalTime():O}); an expired certificate cannot renew itself, enroll again with a new token.");
+                if (chain.ChainStatus.Any(s => s.Status.HasFlag(X509ChainStatusFlags.NotTimeValid))
+                    && chain.ChainElements.Count == 3 + hierarchy.Intermediates.Count && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(hierarchy.Issuing.Der))
+                {
+                    if (chain.ChainStatus.All(s => s.Status is X509ChainStatusFlags.NotTimeValid or X509ChainStatusFlags.NoError))
+                    {
+                        holderFound(serial); // our signature, only out of its validity: still attributable
+                    }
+                    throw Refuse(serial, "not time valid",
+                        $"The client certificate {serial.Hex} is not valid now (valid {certificate.NotBefore.ToUniversalTime():O} to {certificate.NotAfter.ToUniversalTime():O}); an expired certificate cannot renew itself, enroll again with a new token.");
+                }
+                throw Refuse(serial, "untrusted chain", "The client certificate was not issued by this service's issuing CA.");
             }
-            throw Refuse(serial, "untrusted chain", "The client certificate was not issued by this service's issuing CA.");
+        }
+        finally
+        {
+            foreach (var intermediate in intermediates)
+            {
+                intermediate.Dispose();
+            }
         }
     }
 

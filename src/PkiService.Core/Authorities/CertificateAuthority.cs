@@ -9,30 +9,49 @@ using Org.BouncyCastle.X509.Extension;
 
 namespace PkiService.Core.Authorities;
 
-/// <summary>A CA this service holds: its certificate and the private key that signs with it.</summary>
+/// <summary>
+/// A CA of this service's hierarchy: its certificate and, for a CA this service signs with, the private key. An
+/// external (offline) root or an intermediate above an installed issuing CA is held as a certificate only.
+/// </summary>
 public sealed class CertificateAuthority : IDisposable
 {
+    private readonly AsymmetricAlgorithm? _privateKey;
+    private readonly DotNetSignatureFactory? _signatureFactory;
+
     public CertificateAuthority(X509Certificate certificate, AsymmetricAlgorithm privateKey)
+        : this(certificate)
+    {
+        ArgumentNullException.ThrowIfNull(privateKey);
+        _privateKey = privateKey;
+        _signatureFactory = new DotNetSignatureFactory(privateKey);
+    }
+
+    private CertificateAuthority(X509Certificate certificate)
     {
         ArgumentNullException.ThrowIfNull(certificate);
-        ArgumentNullException.ThrowIfNull(privateKey);
         Certificate = certificate;
-        PrivateKey = privateKey;
-        SignatureFactory = new DotNetSignatureFactory(privateKey);
         SubjectKeyIdentifier = X509ExtensionUtilities.CreateSubjectKeyIdentifier(certificate.GetPublicKey()).GetKeyIdentifier();
         Der = certificate.GetEncoded();
         SubjectDer = ReadSubjectDer(Der);
         Fingerprint = Convert.ToHexString(SHA256.HashData(Der));
     }
 
+    /// <summary>A CA whose key this service does not hold (an offline root, an intermediate): it verifies, it never signs here.</summary>
+    public static CertificateAuthority CertificateOnly(X509Certificate certificate) => new(certificate);
+
+    /// <summary>True when this service holds the CA's key (false for an external root or intermediate).</summary>
+    public bool HasPrivateKey => _privateKey is not null;
+
     /// <summary>The CA certificate.</summary>
     public X509Certificate Certificate { get; }
 
     /// <summary>The CA's private key (kept in memory only while the service runs).</summary>
-    public AsymmetricAlgorithm PrivateKey { get; }
+    /// <exception cref="InvalidOperationException">The CA is held as a certificate only (<see cref="HasPrivateKey"/> is false).</exception>
+    public AsymmetricAlgorithm PrivateKey => _privateKey ?? throw NoKey();
 
     /// <summary>Signs TBS structures with <see cref="PrivateKey"/>.</summary>
-    public ISignatureFactory SignatureFactory { get; }
+    /// <exception cref="InvalidOperationException">The CA is held as a certificate only.</exception>
+    public ISignatureFactory SignatureFactory => _signatureFactory ?? throw NoKey();
 
     /// <summary>The key identifier written as AKI into everything this CA signs (RFC 5280 4.2.1.1).</summary>
     public byte[] SubjectKeyIdentifier { get; }
@@ -76,7 +95,10 @@ public sealed class CertificateAuthority : IDisposable
         }
     }
 
-    public void Dispose() => PrivateKey.Dispose();
+    public void Dispose() => _privateKey?.Dispose();
+
+    private InvalidOperationException NoKey() =>
+        new($"This service does not hold the key of {Subject}: it is an external CA, held as a certificate only.");
 
     private static byte[] ReadSubjectDer(byte[] certificate)
     {

@@ -6,7 +6,7 @@ namespace PkiService.Core.Authorities;
 /// Keeps each CA as two files in the data directory: <c>&lt;name&gt;.crt</c> (PEM certificate) and
 /// <c>&lt;name&gt;.key</c> (PEM "ENCRYPTED PRIVATE KEY"), both mode 0600, written atomically.
 /// </summary>
-public sealed class FileCaKeyStore(string directory) : ICaKeyStore
+public sealed class FileCaKeyStore(string directory) : ICaKeyStore, ICaCertificateStore
 {
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
@@ -32,6 +32,38 @@ public sealed class FileCaKeyStore(string directory) : ICaKeyStore
         Directory.CreateDirectory(directory);
         WriteAtomically(KeyPath(name), PemEncoding.WriteString("ENCRYPTED PRIVATE KEY", encryptedPkcs8) + "\n");
         WriteAtomically(CertificatePath(name), PemEncoding.WriteString("CERTIFICATE", certificateDer) + "\n");
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Kept as <c>&lt;name&gt;.crt</c>, a PEM bundle, with no <c>.key</c> beside it.</remarks>
+    public IReadOnlyList<byte[]>? TryLoadCertificates(string name)
+    {
+        var path = CertificatePath(name);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        var text = File.ReadAllText(path);
+        var certificates = new List<byte[]>();
+        var rest = text.AsSpan();
+        while (PemEncoding.TryFind(rest, out var fields))
+        {
+            if (!rest[fields.Label].SequenceEqual("CERTIFICATE"))
+            {
+                throw new InvalidDataException($"{path} holds a PEM '{rest[fields.Label]}', expected 'CERTIFICATE'.");
+            }
+            certificates.Add(Convert.FromBase64String(rest[fields.Base64Data].ToString()));
+            rest = rest[fields.Location.End..];
+        }
+        return certificates;
+    }
+
+    /// <inheritdoc />
+    public void SaveCertificates(string name, IReadOnlyList<byte[]> certificatesDer)
+    {
+        ArgumentNullException.ThrowIfNull(certificatesDer);
+        Directory.CreateDirectory(directory);
+        WriteAtomically(CertificatePath(name), string.Concat(certificatesDer.Select(c => PemEncoding.WriteString("CERTIFICATE", c) + "\n")));
     }
 
     private string CertificatePath(string name) => Path.Combine(directory, name + ".crt");

@@ -13,7 +13,7 @@ namespace PkiService.Persistence.Stores;
 /// store keeps inside its PEM (a DER EncryptedPrivateKeyInfo, RFC 5958 3), encrypted under <c>Pki:KeyPassphrase</c>
 /// before they reach this class; <see cref="Save"/> refuses anything else, so a plaintext key never reaches the database.
 /// </summary>
-public sealed class DatabaseCaKeyStore(IServiceScopeFactory scopes, TimeProvider time) : ICaKeyStore
+public sealed class DatabaseCaKeyStore(IServiceScopeFactory scopes, TimeProvider time) : ICaKeyStore, ICaCertificateStore
 {
     /// <inheritdoc />
     public bool TryLoad(string name, out byte[] certificateDer, out byte[] encryptedPkcs8)
@@ -33,6 +33,24 @@ public sealed class DatabaseCaKeyStore(IServiceScopeFactory scopes, TimeProvider
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(certificateDer);
         EnsureEncrypted(encryptedPkcs8);
+        Write(name, certificateDer, encryptedPkcs8);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One row whose certificate column holds the DER certificates one after the other, and no key.</remarks>
+    public IReadOnlyList<byte[]>? TryLoadCertificates(string name) =>
+        TryLoad(name, out var joined, out _) ? CertificateSequence.Split(joined) : null;
+
+    /// <inheritdoc />
+    public void SaveCertificates(string name, IReadOnlyList<byte[]> certificatesDer)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(certificatesDer);
+        Write(name, CertificateSequence.Join(certificatesDer), []);
+    }
+
+    private void Write(string name, byte[] certificateDer, byte[] encryptedPkcs8)
+    {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
         // A write transaction: serialized with every other writer of every node (see IPkiDatabase).

@@ -247,7 +247,7 @@ public sealed class ServiceProcess : IAsyncLifetime
     }
 
     /// <summary>The dotnet host running these tests (set by the SDK), so the service runs on the same runtime.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var host = System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet";

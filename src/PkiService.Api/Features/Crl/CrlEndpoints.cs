@@ -1,3 +1,4 @@
+using PkiService.Core.Errors;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -37,7 +38,7 @@ public static class CrlEndpoints
         pki.MapGet("/crl-bundle.pem", async (HttpContext http, CrlPublisher publisher, IOptions<CrlOptions> options, TimeProvider time) =>
             {
                 var set = await publisher.GetCurrentAsync(http.RequestAborted);
-                return Serve(http, options.Value, time, set.Issuing, $"\"{set.Issuing.Crl.CrlNumber:X}-{set.Root.Crl.CrlNumber:X}\"",
+                return Serve(http, options.Value, time, set.Issuing, $"\"{set.Issuing.Crl.CrlNumber:X}-{set.Root?.Crl.CrlNumber:X}\"",
                     System.Text.Encoding.ASCII.GetBytes(set.BundlePem), PemFile);
             })
             .WithName("GetCrlBundle").WithSummary("Issuing and root CRLs in one PEM file: the drop-in for nginx ssl_crl and HAProxy crl-file")
@@ -47,9 +48,10 @@ public static class CrlEndpoints
 
     private static async Task<IResult> ServeAsync(
         HttpContext http, CrlPublisher publisher, CrlOptions options, TimeProvider time,
-        Func<CrlPublisher.CrlSet, PublishedCrl> select, Func<PublishedCrl, byte[]> body, string contentType)
+        Func<CrlPublisher.CrlSet, PublishedCrl?> select, Func<PublishedCrl, byte[]> body, string contentType)
     {
-        var crl = select(await publisher.GetCurrentAsync(http.RequestAborted));
+        var crl = select(await publisher.GetCurrentAsync(http.RequestAborted))
+            ?? throw new NotFoundException("The root is external (offline) and no root CRL has been uploaded yet; an admin uploads it with PUT /api/v1/root-crl.");
         return Serve(http, options, time, crl, crl.ETag, body(crl), contentType);
     }
 

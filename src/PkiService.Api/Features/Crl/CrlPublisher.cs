@@ -76,8 +76,11 @@ public sealed partial class CrlPublisher(
     private volatile CrlSet? _current;
     private BaseCrl? _base;
 
-    /// <summary>The issuing CA's current complete CRL and delta CRL, the root's CRL, and the PEM bundle of both complete CRLs.</summary>
-    public sealed record CrlSet(PublishedCrl Issuing, PublishedCrl Root, string BundlePem, PublishedCrl Delta);
+    /// <summary>
+    /// The issuing CA's current complete CRL and delta CRL, the root's CRL, and the PEM bundle of both complete CRLs.
+    /// <see cref="Root"/> is null while an external root's CRL has not been uploaded (<c>PUT /api/v1/root-crl</c>).
+    /// </summary>
+    public sealed record CrlSet(PublishedCrl Issuing, PublishedCrl? Root, string BundlePem, PublishedCrl Delta);
 
     /// <summary>The complete CRL deltas are relative to: its number and the revocation time from which deltas list entries.</summary>
     /// <remarks>
@@ -307,12 +310,26 @@ public sealed partial class CrlPublisher(
         {
             return false;
         }
-        var loaded = Serve(issuing, new PublishedCrl(root), delta);
+        var loaded = Serve(issuing, root is null ? null : new PublishedCrl(root), delta);
         if (loaded)
         {
-            LogLoaded(logger, issuing.CrlNumber, issuing.EntryCount, delta.CrlNumber, root.CrlNumber, issuing.NextUpdate);
+            LogLoaded(logger, issuing.CrlNumber, issuing.EntryCount, delta.CrlNumber, root?.CrlNumber ?? BigInteger.MinusOne, issuing.NextUpdate);
         }
         return loaded;
+    }
+
+    /// <summary>
+    /// Serves <paramref name="root"/>, an external root's CRL an admin uploaded (and stored for every node), from now on,
+    /// with the issuing CA's CRLs already served.
+    /// </summary>
+    public async Task ServeUploadedRootAsync(SignedCrl root, CancellationToken cancellationToken)
+    {
+        var current = await GetCurrentAsync(cancellationToken);
+        lock (_currentLock)
+        {
+            current = _current ?? current;
+            _current = current with { Root = new PublishedCrl(root), BundlePem = current.Issuing.Pem + root.Pem };
+        }
     }
 
     /// <summary>
@@ -320,7 +337,7 @@ public sealed partial class CrlPublisher(
     /// CRLs with a higher number are served already (RFC 5280 5.2.3: what a node serves never goes back), and wakes
     /// followers waiting for a CRL.
     /// </summary>
-    private bool Serve(SignedCrl issuing, PublishedCrl root, SignedCrl delta)
+    private bool Serve(SignedCrl issuing, PublishedCrl? root, SignedCrl delta)
     {
         lock (_currentLock)
         {
@@ -328,7 +345,7 @@ public sealed partial class CrlPublisher(
             {
                 return false;
             }
-            _current = new CrlSet(new PublishedCrl(issuing), root, issuing.Pem + root.Pem, new PublishedCrl(delta));
+            _current = new CrlSet(new PublishedCrl(issuing), root, issuing.Pem + root?.Pem, new PublishedCrl(delta));
             var loaded = _loaded;
             _loaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             loaded.SetResult();
@@ -369,7 +386,7 @@ public sealed partial class CrlPublisher(
         || _current is not { } current
         || _base is not { } baseCrl
         || now >= baseCrl.NextUpdate - crlOptions.Value.RefreshBeforeDuration
-        || now >= current.Root.NextUpdate - crlOptions.Value.RefreshBeforeDuration;
+        || (!hierarchy.IsRootExternal && current.Root is { } root && now >= root.NextUpdate - crlOptions.Value.RefreshBeforeDuration);
 
     /// <summary>Builds, signs and publishes; false when, on a shared database, the lease was lost and nothing was published.</summary>
     private async Task<bool> BuildAsync(CancellationToken cancellationToken)
@@ -416,14 +433,19 @@ public sealed partial class CrlPublisher(
         var delta = builder.BuildDelta(issuingNumber + 1, baseCrl.Number, thisUpdate, nextUpdate, changes);
 
         var root = _current?.Root;
-        if (newBase || root is null)
+        if (hierarchy.IsRootExternal)
+        {
+            // An offline root's CRL is signed offline and uploaded (PUT /api/v1/root-crl): served as stored, never signed here.
+            root = await PublishedCrlTable.ReadRootAsync(db, hierarchy, cancellationToken) is { } uploaded ? new PublishedCrl(uploaded) : null;
+        }
+        else if (newBase || root is null)
         {
             // The root has signed only the issuing CA; this service never revokes it, so the root CRL is empty.
             var rootNumber = await NextCrlNumbersAsync(db, hierarchy.Root, 1, cancellationToken);
             root = new PublishedCrl(new CrlBuilder(hierarchy.Root).Build(rootNumber, thisUpdate, nextUpdate, []));
         }
 
-        if (database.IsShared && !await PublishAsync(db, generation!.Value, issuing, delta, root.Crl, cancellationToken))
+        if (database.IsShared && !await PublishAsync(db, generation!.Value, issuing, delta, hierarchy.IsRootExternal ? null : root!.Crl, cancellationToken))
         {
             return false;
         }
@@ -435,7 +457,7 @@ public sealed partial class CrlPublisher(
         }
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         metrics.CrlBuilt(elapsed);
-        LogPublished(logger, issuingNumber, issuing.EntryCount, delta.CrlNumber, delta.EntryCount, baseCrl.Number, root.Crl.CrlNumber, nextUpdate,
+        LogPublished(logger, issuingNumber, issuing.EntryCount, delta.CrlNumber, delta.EntryCount, baseCrl.Number, root?.Crl.CrlNumber ?? BigInteger.MinusOne, nextUpdate,
             elapsed.TotalMilliseconds);
         return true;
     }
@@ -446,7 +468,7 @@ public sealed partial class CrlPublisher(
     /// keeps any other node from taking the lease over until it commits, so a holder that lost the lease (it stalled
     /// past the expiry and another node took over) publishes nothing. False when fenced out.
     /// </summary>
-    private async Task<bool> PublishAsync(PkiDbContext db, long generation, SignedCrl issuing, SignedCrl delta, SignedCrl root, CancellationToken cancellationToken)
+    private async Task<bool> PublishAsync(PkiDbContext db, long generation, SignedCrl issuing, SignedCrl delta, SignedCrl? root, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         if (!await DatabaseLeases.IsHeldAsync(db, CrlBuilderLease.Name, lease.Holder, generation, cancellationToken))
@@ -455,7 +477,10 @@ public sealed partial class CrlPublisher(
             lease.Fenced(generation);
             return false;
         }
-        await PublishedCrlTable.ReplaceAsync(db, [(hierarchy.Issuing, issuing), (hierarchy.Issuing, delta), (hierarchy.Root, root)], cancellationToken);
+        // An external root's row is the admin's upload: left as it is.
+        await PublishedCrlTable.ReplaceAsync(db,
+            root is null ? [(hierarchy.Issuing, issuing), (hierarchy.Issuing, delta)] : [(hierarchy.Issuing, issuing), (hierarchy.Issuing, delta), (hierarchy.Root, root)],
+            cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await database.NotifyAsync(db, PublishedCrlTable.Channel, issuing.CrlNumber.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
         await transaction.CommitAsync(cancellationToken);

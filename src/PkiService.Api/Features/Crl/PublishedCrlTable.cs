@@ -54,7 +54,8 @@ public static class PublishedCrlTable
     /// publishing transaction), or null when any of them is missing or is not signed by this hierarchy's CA: a node
     /// never serves a CRL its CA did not sign, whoever wrote the row.
     /// </summary>
-    public static async Task<(SignedCrl Issuing, SignedCrl Delta, SignedCrl Root)?> ReadAsync(PkiDbContext db, CaHierarchy hierarchy, CancellationToken cancellationToken)
+    /// <remarks>With an external root the root CRL is the one an admin uploaded, and may be missing (null).</remarks>
+    public static async Task<(SignedCrl Issuing, SignedCrl Delta, SignedCrl? Root)?> ReadAsync(PkiDbContext db, CaHierarchy hierarchy, CancellationToken cancellationToken)
     {
         var rows = await db.PublishedCrls.AsNoTracking()
             .Where(r => r.IssuerFingerprint == hierarchy.Issuing.Fingerprint || r.IssuerFingerprint == hierarchy.Root.Fingerprint)
@@ -62,8 +63,42 @@ public static class PublishedCrlTable
         var issuing = Find(rows, hierarchy.Issuing, PublishedCrlKind.Complete);
         var delta = Find(rows, hierarchy.Issuing, PublishedCrlKind.Delta);
         var root = Find(rows, hierarchy.Root, PublishedCrlKind.Complete);
-        return issuing is null || delta is null || root is null ? null : (issuing, delta, root);
+        return issuing is null || delta is null || (root is null && !hierarchy.IsRootExternal) ? null : (issuing, delta, root);
     }
+
+    /// <summary>The root's CRL as stored (for an external root: the one an admin uploaded), or null when there is none signed by the root.</summary>
+    public static async Task<SignedCrl?> ReadRootAsync(PkiDbContext db, CaHierarchy hierarchy, CancellationToken cancellationToken)
+    {
+        var rows = await db.PublishedCrls.AsNoTracking()
+            .Where(r => r.IssuerFingerprint == hierarchy.Root.Fingerprint && r.Kind == PublishedCrlKind.Complete)
+            .ToListAsync(cancellationToken);
+        return Find(rows, hierarchy.Root, PublishedCrlKind.Complete);
+    }
+
+    /// <summary>
+    /// <paramref name="der"/> as a complete CRL of <paramref name="ca"/> (issuer name and signature checked, RFC 5280
+    /// 5.1.1.3 and 6.3.3), or null when it is not one.
+    /// </summary>
+    public static SignedCrl? Parse(byte[] der, CertificateAuthority ca)
+    {
+        if (Inspect(der, ca) is not { } entries)
+        {
+            return null;
+        }
+        var crl = new Org.BouncyCastle.X509.X509CrlParser().ReadCrl(der);
+        if (crl?.NextUpdate is not { } nextUpdate || crl.GetExtensionValue(Org.BouncyCastle.Asn1.X509.X509Extensions.DeltaCrlIndicator) is not null)
+        {
+            return null; // RFC 5280 5.1.2.5: conforming CRL issuers include nextUpdate; a delta CRL is not the root's CRL
+        }
+        var number = crl.GetExtensionValue(Org.BouncyCastle.Asn1.X509.X509Extensions.CrlNumber) is { } value
+            ? new BigInteger(Org.BouncyCastle.Asn1.DerInteger.GetInstance(Org.BouncyCastle.X509.Extension.X509ExtensionUtilities.FromExtensionValue(value)).Value.ToByteArrayUnsigned(), isUnsigned: true, isBigEndian: true)
+            : BigInteger.Zero;
+        return new SignedCrl(number, new DateTimeOffset(crl.ThisUpdate, TimeSpan.Zero), new DateTimeOffset(nextUpdate, TimeSpan.Zero), entries, der);
+    }
+
+    /// <summary>Stores <paramref name="crl"/> as the root's published CRL (tracked; the caller saves).</summary>
+    public static Task StoreRootAsync(PkiDbContext db, CaHierarchy hierarchy, SignedCrl crl, CancellationToken cancellationToken) =>
+        ReplaceAsync(db, [(hierarchy.Root, crl)], cancellationToken);
 
     private static SignedCrl? Find(List<PublishedCrlRecord> rows, CertificateAuthority ca, PublishedCrlKind kind) =>
         rows.Find(r => r.IssuerFingerprint == ca.Fingerprint && r.Kind == kind) is { } row && Inspect(row.Der, ca) is { } entries

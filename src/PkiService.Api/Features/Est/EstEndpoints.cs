@@ -74,7 +74,7 @@ public static class EstEndpoints
     private static IResult CaCertificates(HttpContext context, CaHierarchy hierarchy)
     {
         ProfileOf(context);
-        return new Base64Answer("application/pkcs7-mime", EstCertificates.CertsOnly(hierarchy.Issuing.Der, hierarchy.Root.Der));
+        return new Base64Answer("application/pkcs7-mime", EstCertificates.CertsOnly([.. hierarchy.ChainDer]));
     }
 
     /// <summary>RFC 7030 4.5: the key type and signature algorithm this service would like.</summary>

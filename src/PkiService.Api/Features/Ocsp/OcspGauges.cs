@@ -15,11 +15,13 @@ public sealed class OcspGauges(IServiceProvider services, TimeProvider time) : I
             {
                 var responders = services.GetRequiredService<OcspResponderSet>();
                 var now = time.GetUtcNow();
-                return
-                [
-                    PkiMetrics.DaysLeft(responders.IssuingResponder.NotAfter, now, CaHierarchy.IssuingName),
-                    PkiMetrics.DaysLeft(responders.RootResponder.NotAfter, now, CaHierarchy.RootName),
-                ];
+                return responders.RootResponder is { } root
+                    ?
+                    [
+                        PkiMetrics.DaysLeft(responders.IssuingResponder.NotAfter, now, CaHierarchy.IssuingName),
+                        PkiMetrics.DaysLeft(root.NotAfter, now, CaHierarchy.RootName),
+                    ]
+                    : [PkiMetrics.DaysLeft(responders.IssuingResponder.NotAfter, now, CaHierarchy.IssuingName)];
             }),
             description: "Days until the delegated OCSP responder certificate expires, by CA (negative: expired)");
         meter.CreateObservableGauge("pki.ocsp.cache.size", () => ObserveCache(metrics, t => t.Bytes), unit: "By",

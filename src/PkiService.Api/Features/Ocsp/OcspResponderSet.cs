@@ -22,7 +22,7 @@ public sealed class OcspResponderSet : IDisposable
     private readonly Lock _renewLock = new();
     private volatile State _state;
 
-    private sealed record State(OcspResponder Responder, OcspResponderCertificate Issuing, OcspResponderCertificate Root);
+    private sealed record State(OcspResponder Responder, OcspResponderCertificate Issuing, OcspResponderCertificate? Root);
 
     public OcspResponderSet(
         CaHierarchy hierarchy,
@@ -50,8 +50,11 @@ public sealed class OcspResponderSet : IDisposable
     /// <summary>The issuing CA's delegated responder certificate.</summary>
     public OcspResponderCertificate IssuingResponder => _state.Issuing;
 
-    /// <summary>The root's delegated responder certificate.</summary>
-    public OcspResponderCertificate RootResponder => _state.Root;
+    /// <summary>
+    /// The root's delegated responder certificate; null when the root is external (offline): the service holds no root
+    /// key to certify a responder with, so it answers OCSP for the issuing CA only.
+    /// </summary>
+    public OcspResponderCertificate? RootResponder => _state.Root;
 
     /// <summary>
     /// Replaces any responder certificate that needs renewal, or that another node sharing the store has replaced;
@@ -65,16 +68,17 @@ public sealed class OcspResponderSet : IDisposable
         {
             var now = _time.GetUtcNow();
             var current = _state;
-            var due = current.Issuing.NeedsRenewal(now) || current.Root.NeedsRenewal(now);
-            if (!due && !ReplacedInStore(CaHierarchy.IssuingName, current.Issuing) && !ReplacedInStore(CaHierarchy.RootName, current.Root))
+            var due = current.Issuing.NeedsRenewal(now) || current.Root?.NeedsRenewal(now) == true;
+            if (!due && !ReplacedInStore(CaHierarchy.IssuingName, current.Issuing) && (current.Root is null || !ReplacedInStore(CaHierarchy.RootName, current.Root)))
             {
                 return false;
             }
             var next = _vault.Exclusive(Load);
-            if (next.Issuing.Der.AsSpan().SequenceEqual(current.Issuing.Der) && next.Root.Der.AsSpan().SequenceEqual(current.Root.Der))
+            if (next.Issuing.Der.AsSpan().SequenceEqual(current.Issuing.Der)
+                && (next.Root is null || next.Root.Der.AsSpan().SequenceEqual(current.Root!.Der)))
             {
                 next.Issuing.Dispose();
-                next.Root.Dispose();
+                next.Root?.Dispose();
                 return false;
             }
             _state = next;
@@ -91,9 +95,15 @@ public sealed class OcspResponderSet : IDisposable
     private State Load()
     {
         var issuing = LoadOrCreate(CaHierarchy.IssuingName, _hierarchy.Issuing);
-        var root = LoadOrCreate(CaHierarchy.RootName, _hierarchy.Root);
+        // An external root's key is offline: no responder certificate can be signed for it here.
+        var root = _hierarchy.IsRootExternal ? null : LoadOrCreate(CaHierarchy.RootName, _hierarchy.Root);
+        List<OcspResponderEntry> entries = [new OcspResponderEntry(_hierarchy.Issuing, issuing)];
+        if (root is not null)
+        {
+            entries.Add(new OcspResponderEntry(_hierarchy.Root, root));
+        }
         var responder = new OcspResponder(
-            [new OcspResponderEntry(_hierarchy.Issuing, issuing), new OcspResponderEntry(_hierarchy.Root, root)],
+            entries,
             _statusSource,
             _time,
             _options.ResponseValidityDuration,
@@ -107,6 +117,6 @@ public sealed class OcspResponderSet : IDisposable
     public void Dispose()
     {
         _state.Issuing.Dispose();
-        _state.Root.Dispose();
+        _state.Root?.Dispose();
     }
 }

@@ -67,7 +67,8 @@ public sealed class MtlsListenerCertificate(
                 IssueAsync, time, logger, cancellationToken);
             var context = SslStreamCertificateContext.Create(
                 certificate.ToX509Certificate2(),
-                [X509CertificateLoader.LoadCertificate(hierarchy.Issuing.Der)],
+                // Every certificate up to the root, intermediates of an external root included.
+                [.. hierarchy.ChainDer.Select(X509CertificateLoader.LoadCertificate)],
                 offline: true);
             // The replaced certificate is not disposed: a handshake that started with it may still be using its key.
             _current = new Current(certificate, context);

@@ -34,14 +34,14 @@ public sealed class SharedCaKeysTests
         Assert.Single(hierarchies.Select(h => h.Root.Fingerprint).Distinct());
         Assert.Single(hierarchies.Select(h => h.Issuing.Fingerprint).Distinct());
         Assert.Single(responders.Select(r => Convert.ToHexString(r.IssuingResponder.Der)).Distinct());
-        Assert.Single(responders.Select(r => Convert.ToHexString(r.RootResponder.Der)).Distinct());
+        Assert.Single(responders.Select(r => Convert.ToHexString(r.RootResponder!.Der)).Distinct());
 
         var rows = await CaKeyRowsAsync(first);
         Assert.Equal(StoreNames, rows.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(hierarchies[0].Root.Der, rows["root-ca"].Certificate);
         Assert.Equal(hierarchies[0].Issuing.Der, rows["issuing-ca"].Certificate);
         Assert.Equal(responders[0].IssuingResponder.Der, rows["issuing-ca-ocsp"].Certificate);
-        Assert.Equal(responders[0].RootResponder.Der, rows["root-ca-ocsp"].Certificate);
+        Assert.Equal(responders[0].RootResponder!.Der, rows["root-ca-ocsp"].Certificate);
         foreach (var (name, (certificateDer, key)) in rows)
         {
             AssertEncryptedKeyOf(name, certificateDer, key);
@@ -106,10 +106,10 @@ public sealed class SharedCaKeysTests
         Assert.Equal([true, true], renewed);
         Assert.NotEqual(old, a.IssuingResponder.Der);
         Assert.Equal(a.IssuingResponder.Der, b.IssuingResponder.Der);
-        Assert.Equal(a.RootResponder.Der, b.RootResponder.Der);
+        Assert.Equal(a.RootResponder!.Der, b.RootResponder!.Der);
         var rows = await CaKeyRowsAsync(first);
         Assert.Equal(a.IssuingResponder.Der, rows["issuing-ca-ocsp"].Certificate);
-        Assert.Equal(a.RootResponder.Der, rows["root-ca-ocsp"].Certificate);
+        Assert.Equal(a.RootResponder!.Der, rows["root-ca-ocsp"].Certificate);
         Assert.False(b.RenewIfDue());
     }
 
@@ -130,7 +130,7 @@ public sealed class SharedCaKeysTests
         Assert.True(b.RenewIfDue()); // not due by its own clock, but replaced in the database
         Assert.NotEqual(old, b.IssuingResponder.Der);
         Assert.Equal(a.IssuingResponder.Der, b.IssuingResponder.Der);
-        Assert.Equal(a.RootResponder.Der, b.RootResponder.Der);
+        Assert.Equal(a.RootResponder!.Der, b.RootResponder!.Der);
         Assert.False(b.RenewIfDue());
     }
 
