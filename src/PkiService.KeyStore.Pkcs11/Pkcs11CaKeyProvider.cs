@@ -110,27 +110,8 @@ public sealed class Pkcs11CaKeyProvider : ICaKeyProvider, IDisposable
             }
 
             var id = RandomNumberGenerator.GetBytes(16);
-            List<IObjectAttribute> publicTemplate =
-            [
-                attributes.Create(CKA.CKA_TOKEN, true),
-                attributes.Create(CKA.CKA_PRIVATE, false),
-                attributes.Create(CKA.CKA_VERIFY, true),
-                attributes.Create(CKA.CKA_LABEL, name),
-                attributes.Create(CKA.CKA_ID, id),
-            ];
-            List<IObjectAttribute> privateTemplate =
-            [
-                attributes.Create(CKA.CKA_TOKEN, true),
-                attributes.Create(CKA.CKA_PRIVATE, true),
-                attributes.Create(CKA.CKA_SENSITIVE, true),
-                attributes.Create(CKA.CKA_EXTRACTABLE, false),
-                attributes.Create(CKA.CKA_SIGN, true),
-                attributes.Create(CKA.CKA_DECRYPT, false), // a CA key only signs (module defaults may allow more)
-                attributes.Create(CKA.CKA_UNWRAP, false),
-                attributes.Create(CKA.CKA_DERIVE, false),
-                attributes.Create(CKA.CKA_LABEL, name),
-                attributes.Create(CKA.CKA_ID, id),
-            ];
+            var publicTemplate = PublicKeyTemplate(name, id);
+            var privateTemplate = PrivateKeyTemplate(name, id);
             var (mechanismType, curve) = algorithm switch
             {
                 CaKeyAlgorithm.EcdsaP256 => (CKM.CKM_EC_KEY_PAIR_GEN, ECCurve.NamedCurves.nistP256),
@@ -223,6 +204,42 @@ public sealed class Pkcs11CaKeyProvider : ICaKeyProvider, IDisposable
         });
     }
 
+    /// <summary>The attributes of a CA's public key object, generated or imported: on the token, public, verifies.</summary>
+    private List<IObjectAttribute> PublicKeyTemplate(string name, byte[] id)
+    {
+        var attributes = _token.Factories.ObjectAttributeFactory;
+        return
+        [
+            attributes.Create(CKA.CKA_TOKEN, true),
+            attributes.Create(CKA.CKA_PRIVATE, false),
+            attributes.Create(CKA.CKA_VERIFY, true),
+            attributes.Create(CKA.CKA_LABEL, name),
+            attributes.Create(CKA.CKA_ID, id),
+        ];
+    }
+
+    /// <summary>
+    /// The attributes of a CA's private key object, generated or imported: on the token, sensitive, never extractable,
+    /// and it only signs (CKA_DECRYPT, CKA_UNWRAP and CKA_DERIVE false: module defaults may allow more).
+    /// </summary>
+    private List<IObjectAttribute> PrivateKeyTemplate(string name, byte[] id)
+    {
+        var attributes = _token.Factories.ObjectAttributeFactory;
+        return
+        [
+            attributes.Create(CKA.CKA_TOKEN, true),
+            attributes.Create(CKA.CKA_PRIVATE, true),
+            attributes.Create(CKA.CKA_SENSITIVE, true),
+            attributes.Create(CKA.CKA_EXTRACTABLE, false),
+            attributes.Create(CKA.CKA_SIGN, true),
+            attributes.Create(CKA.CKA_DECRYPT, false),
+            attributes.Create(CKA.CKA_UNWRAP, false),
+            attributes.Create(CKA.CKA_DERIVE, false),
+            attributes.Create(CKA.CKA_LABEL, name),
+            attributes.Create(CKA.CKA_ID, id),
+        ];
+    }
+
     public void Dispose() => _token.Dispose();
 
     /// <summary>
@@ -239,29 +256,10 @@ public sealed class Pkcs11CaKeyProvider : ICaKeyProvider, IDisposable
         {
             session.DestroyObject(stale);
         }
-        List<IObjectAttribute> publicTemplate =
-        [
-            attributes.Create(CKA.CKA_CLASS, CKO.CKO_PUBLIC_KEY),
-            attributes.Create(CKA.CKA_TOKEN, true),
-            attributes.Create(CKA.CKA_PRIVATE, false),
-            attributes.Create(CKA.CKA_VERIFY, true),
-            attributes.Create(CKA.CKA_LABEL, name),
-            attributes.Create(CKA.CKA_ID, id),
-        ];
-        List<IObjectAttribute> privateTemplate =
-        [
-            attributes.Create(CKA.CKA_CLASS, CKO.CKO_PRIVATE_KEY),
-            attributes.Create(CKA.CKA_TOKEN, true),
-            attributes.Create(CKA.CKA_PRIVATE, true),
-            attributes.Create(CKA.CKA_SENSITIVE, true),
-            attributes.Create(CKA.CKA_EXTRACTABLE, false),
-            attributes.Create(CKA.CKA_SIGN, true),
-                attributes.Create(CKA.CKA_DECRYPT, false), // a CA key only signs (module defaults may allow more)
-                attributes.Create(CKA.CKA_UNWRAP, false),
-                attributes.Create(CKA.CKA_DERIVE, false),
-            attributes.Create(CKA.CKA_LABEL, name),
-            attributes.Create(CKA.CKA_ID, id),
-        ];
+        var publicTemplate = PublicKeyTemplate(name, id);
+        publicTemplate.Add(attributes.Create(CKA.CKA_CLASS, CKO.CKO_PUBLIC_KEY));
+        var privateTemplate = PrivateKeyTemplate(name, id);
+        privateTemplate.Add(attributes.Create(CKA.CKA_CLASS, CKO.CKO_PRIVATE_KEY));
         byte[][] secrets;
         if (key is ECDsa ec)
         {
