@@ -133,7 +133,8 @@ public static partial class PkiStartup
     }
 
     /// <summary>Readies the storage and applies the schema (on PostgreSQL once across nodes starting at once).</summary>
-    private static async Task PrepareDatabaseAsync(IServiceProvider services, IPkiDatabase database, CancellationToken cancellationToken)
+    /// <remarks>Also run by the <c>ca</c> commands, whose key store may be the shared database.</remarks>
+    internal static async Task PrepareDatabaseAsync(IServiceProvider services, IPkiDatabase database, CancellationToken cancellationToken)
     {
         try
         {

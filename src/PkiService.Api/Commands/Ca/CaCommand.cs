@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Org.BouncyCastle.X509;
 using PkiService.Api.Infrastructure;
 using PkiService.Core.Authorities;
+using PkiService.Persistence;
 
 namespace PkiService.Api.Commands.Ca;
 
@@ -38,20 +39,33 @@ public static class CaCommand
         var verb = args.Length > 1 ? args[1] : "";
         try
         {
+            if (verb is not ("init-issuing" or "install-issuing" or "import-issuing"))
+            {
+                throw Usage($"'{verb}' is not a ca command");
+            }
             var (options, settings) = ParseArguments(args);
             using var app = BuildHost(settings);
             var services = app.Services;
+            var database = services.GetRequiredService<IPkiDatabase>();
+            if (database.IsShared)
+            {
+                // PostgreSQL: the CA certificates and keys live in the database, which may still be empty (the command
+                // runs before any node has started): the schema first, as a starting node applies it.
+                PkiStartup.PrepareDatabaseAsync(services, database, CancellationToken.None).GetAwaiter().GetResult();
+            }
             var vault = services.GetRequiredService<CaKeyVault>();
             var pki = services.GetRequiredService<IOptions<PkiOptions>>().Value;
             var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
-            var message = verb switch
+            // Under the cluster-wide CA key lock: a node starting on the same database meanwhile waits, and never
+            // makes a root of its own beside the external one being installed.
+            var message = vault.Exclusive(() => verb switch
             {
                 "init-issuing" => InitIssuing(vault, pki, Required(options, "--csr"), now),
                 "install-issuing" => InstallIssuing(vault, Required(options, "--cert"), Required(options, "--chain"), now),
                 "import-issuing" => ImportIssuing(vault, Required(options, "--cert"), Required(options, "--key"), Required(options, "--chain"),
                     options.GetValueOrDefault("--key-passphrase-file"), now),
                 _ => throw Usage($"'{verb}' is not a ca command"),
-            };
+            });
             output.WriteLine(message);
             return CaCommandExitCodes.Done;
         }

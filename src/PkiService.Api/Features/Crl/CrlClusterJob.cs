@@ -82,6 +82,7 @@ public sealed partial class CrlClusterJob(
             }
         }
         await publisher.ReloadAsync(cancellationToken);
+        await publisher.ReloadUploadedRootAsync(cancellationToken); // an announcement of another node's upload may have been missed
         var poll = options.Value.ClusterPollIntervalDuration;
         var state = await lease.ReadAsync(cancellationToken);
         if (state.Remaining > TimeSpan.Zero)

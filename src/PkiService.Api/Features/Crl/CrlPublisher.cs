@@ -324,11 +324,44 @@ public sealed partial class CrlPublisher(
     /// </summary>
     public async Task ServeUploadedRootAsync(SignedCrl root, CancellationToken cancellationToken)
     {
-        var current = await GetCurrentAsync(cancellationToken);
+        await GetCurrentAsync(cancellationToken);
+        ServeRoot(root);
+    }
+
+    /// <summary>
+    /// The payload announcing an uploaded root CRL on <see cref="PublishedCrlTable.Channel"/> (an issuing CA's
+    /// publication announces its bare number).
+    /// </summary>
+    public static string RootUploadPayload(BigInteger crlNumber) => RootPayloadPrefix + crlNumber.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private const string RootPayloadPrefix = "root:";
+
+    /// <summary>
+    /// On a shared database with an external root: serves the root CRL stored there when it is newer than the one served
+    /// (another node's upload). True when it was.
+    /// </summary>
+    public async Task<bool> ReloadUploadedRootAsync(CancellationToken cancellationToken)
+    {
+        if (!database.IsShared || !hierarchy.IsRootExternal || _current is null)
+        {
+            return false; // before the first CRLs are served, loading them reads the root CRL too
+        }
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
+        return await PublishedCrlTable.ReadRootAsync(db, hierarchy, cancellationToken) is { } root && ServeRoot(root);
+    }
+
+    /// <summary>Serves <paramref name="root"/> as the root's CRL unless one with a higher number is served (RFC 5280 5.2.3). True when it was.</summary>
+    private bool ServeRoot(SignedCrl root)
+    {
         lock (_currentLock)
         {
-            current = _current ?? current;
+            if (_current is not { } current || (current.Root is { } served && served.Crl.CrlNumber >= root.CrlNumber))
+            {
+                return false;
+            }
             _current = current with { Root = new PublishedCrl(root), BundlePem = current.Issuing.Pem + root.Pem };
+            return true;
         }
     }
 
@@ -356,7 +389,11 @@ public sealed partial class CrlPublisher(
     string IClusterNotificationSubscriber.Channel => PublishedCrlTable.Channel;
 
     /// <summary>Listening (again): a publication may have been missed, so load what is published.</summary>
-    Task IClusterNotificationSubscriber.ListeningAsync(CancellationToken cancellationToken) => ReloadAsync(cancellationToken);
+    async Task IClusterNotificationSubscriber.ListeningAsync(CancellationToken cancellationToken)
+    {
+        await ReloadAsync(cancellationToken);
+        await ReloadUploadedRootAsync(cancellationToken);
+    }
 
     /// <summary>Nothing to drop: the CRLs served stay valid until nextUpdate, and polling goes on while announcements may be missed.</summary>
     void IClusterNotificationSubscriber.Lost()
@@ -364,8 +401,11 @@ public sealed partial class CrlPublisher(
     }
 
     /// <summary>A node published CRL number <paramref name="payload"/>: load it unless it is served already.</summary>
+    /// <remarks>An uploaded root CRL is announced as <c>root:</c> and its number (<see cref="RootUploadPayload"/>).</remarks>
     Task IClusterNotificationSubscriber.NotifiedAsync(string payload, CancellationToken cancellationToken) =>
-        long.TryParse(payload, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
+        payload.StartsWith(RootPayloadPrefix, StringComparison.Ordinal)
+            ? ReloadUploadedRootAsync(cancellationToken)
+            : long.TryParse(payload, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
         && _current is { } current && current.Issuing.Crl.CrlNumber >= number
             ? Task.CompletedTask
             : ReloadAsync(cancellationToken);

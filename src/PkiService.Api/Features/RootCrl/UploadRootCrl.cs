@@ -19,7 +19,7 @@ public sealed record UploadRootCrl(byte[] Body) : ICommand<RootCrlView>;
 public sealed record RootCrlView(string CrlNumber, DateTimeOffset ThisUpdate, DateTimeOffset NextUpdate, int EntryCount);
 
 public sealed partial class UploadRootCrlHandler(
-    CaHierarchy hierarchy, PkiDbContext db, CrlPublisher publisher, AuditTrail audit, TimeProvider time, ILogger<UploadRootCrlHandler> logger)
+    CaHierarchy hierarchy, PkiDbContext db, IPkiDatabase database, CrlPublisher publisher, AuditTrail audit, TimeProvider time, ILogger<UploadRootCrlHandler> logger)
     : ICommandHandler<UploadRootCrl, RootCrlView>
 {
     public async ValueTask<RootCrlView> Handle(UploadRootCrl command, CancellationToken cancellationToken)
@@ -46,6 +46,8 @@ public sealed partial class UploadRootCrlHandler(
         await audit.AppendAsync(new AuditEntry(audit.CurrentApiKeyActor, "crl.root-upload", crl.CrlNumber.ToString(System.Globalization.CultureInfo.InvariantCulture),
             Success: true, $"{crl.EntryCount} entries, nextUpdate {crl.NextUpdate:O}"), cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
+        // Every other node serves it within a moment (and picks it up at its next poll if the announcement is missed).
+        await database.NotifyAsync(db, PublishedCrlTable.Channel, CrlPublisher.RootUploadPayload(crl.CrlNumber), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         await publisher.ServeUploadedRootAsync(crl, cancellationToken);
         LogUploaded(logger, crl.CrlNumber.ToString(System.Globalization.CultureInfo.InvariantCulture), crl.EntryCount, crl.NextUpdate);

@@ -87,7 +87,7 @@ public sealed class CaCommandPkcs11Tests(SoftHsm softHsm) : IDisposable
     }
 
     /// <summary>The external root signs <paramref name="csrPem"/> as an issuing CA (pathlen 0, keyCertSign, cRLSign).</summary>
-    private static string Sign(X509Certificate2 root, string csrPem)
+    internal static string Sign(X509Certificate2 root, string csrPem)
     {
         var request = CertificateRequest.LoadSigningRequestPem(csrPem, HashAlgorithmName.SHA384, CertificateRequestLoadOptions.Default);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, critical: true));
