@@ -451,7 +451,7 @@ public sealed class EstEndpointTests : IDisposable
         return await CertsOnlyAsync(response);
     }
 
-    private static async Task<List<X509Certificate2>> CertsOnlyAsync(HttpResponseMessage response)
+    internal static async Task<List<X509Certificate2>> CertsOnlyAsync(HttpResponseMessage response)
     {
         var cms = new CmsSignedData(await Base64BodyAsync(response));
         Assert.Empty(cms.GetSignerInfos().GetSigners());

@@ -56,6 +56,42 @@ public sealed class RootCrlEndpointTests : IDisposable
     }
 
     [Fact]
+    public async Task EstCacertsAndMtlsListener_ExternalRootWithTwoIntermediates_CarryEveryCertificateUpToTheRoot()
+    {
+        var dataDirectory = TempDirectory.Create();
+        using var root = new ExternalRoot(dataDirectory, intermediates: 2);
+        using var factory = new PkiApiFactory(dataDirectory: dataDirectory, mtlsListener: true);
+        byte[][] expected = [root.IssuingDer, root.Intermediates[0].RawData, root.Intermediates[1].RawData, root.Root.RawData];
+
+        using var client = factory.CreateMtlsClient(null);
+        using var cacerts = await client.GetAsync("/.well-known/est/cacerts");
+        Assert.Equal(HttpStatusCode.OK, cacerts.StatusCode);
+        var served = await PkiService.Api.Tests.Features.Est.EstEndpointTests.CertsOnlyAsync(cacerts);
+        Assert.Equal(expected.Select(Convert.ToHexString).Order(), served.Select(c => Convert.ToHexString(c.RawData)).Order());
+
+        // The listener's handshake sends its own certificate and every CA certificate between it and the root; the root
+        // itself is left out (RFC 8446 4.4.2: a trust anchor the client must hold already may be omitted), as .NET does.
+        var sent = new List<byte[]>();
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions =
+            {
+                RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+                {
+                    sent.AddRange(chain!.ChainPolicy.ExtraStore.Select(c => c.RawData));
+                    return true;
+                },
+            },
+        };
+        using (var raw = new HttpClient(handler) { BaseAddress = factory.MtlsAddress })
+        {
+            using var response = await raw.GetAsync("/");
+        }
+        Assert.All(expected[..^1], der => Assert.Contains(sent, s => s.AsSpan().SequenceEqual(der)));
+        Assert.DoesNotContain(sent, s => s.AsSpan().SequenceEqual(root.Root.RawData));
+    }
+
+    [Fact]
     public async Task PutRootCrl_SignedByTheRootAsPem_IsServedInRootCrlAndBundleAndReadinessClears()
     {
         using var client = _factory.CreateClient();
