@@ -19,7 +19,17 @@ public static class CaHierarchyFactory
             IssuingAlgorithm = options.IssuingKeyAlgorithm,
             PublicBaseUrl = options.PublicBaseUrl,
         };
-        vault.RefuseCaKeysLeftInSoftwareStore();
+        try
+        {
+            vault.RefuseCaKeysLeftInSoftwareStore();
+        }
+        catch (StartupConfigurationException)
+        {
+            // The start stops: let go of the token now (C_Finalize once no one else holds the module), not at a
+            // disposal of the host that a start which never finished may not get.
+            vault.Dispose();
+            throw;
+        }
         // Under the cluster-wide lock: the first of several nodes starting at once creates the hierarchy, the others load it.
         try
         {

@@ -14,9 +14,13 @@ public sealed class CaKeyVault : IDisposable
 {
     private readonly IPkiDatabase _database;
 
+    private readonly string _dataDirectory;
+
     private CaKeyVault(
-        ICaKeyStore store, ICaKeyStore nodeStore, string passphrase, int iterations, IPkiDatabase database, ICaKeyProvider? caKeys, bool responderKeysInToken)
+        ICaKeyStore store, ICaKeyStore nodeStore, string dataDirectory, string passphrase, int iterations, IPkiDatabase database, ICaKeyProvider? caKeys,
+        bool responderKeysInToken)
     {
+        _dataDirectory = dataDirectory;
         Store = store;
         NodeStore = nodeStore;
         Passphrase = passphrase;
@@ -82,7 +86,7 @@ public sealed class CaKeyVault : IDisposable
         var caKeys = OpenCaKeys(options, services.GetRequiredService<IConfiguration>(), services.GetRequiredService<ILoggerFactory>());
         try
         {
-            return new CaKeyVault(store, nodeStore, CaKeyPassphrase.Resolve(options, database, logger), options.KeyEncryptionIterations, database, caKeys,
+            return new CaKeyVault(store, nodeStore, options.DataDirectoryFullPath, CaKeyPassphrase.Resolve(options, database, logger), options.KeyEncryptionIterations, database, caKeys,
                 caKeys is not null && ResponderKeysInToken(services.GetRequiredService<IConfiguration>()));
         }
         catch
@@ -140,6 +144,42 @@ public sealed class CaKeyVault : IDisposable
                 throw new StartupConfigurationException(
                     $"Pki:KeyStore is Pkcs11 but the token holds no '{name}' key while the file store still does; start with Pki:KeyStore=File, or bring the CA into the token first (it would otherwise create a new CA).");
             }
+        }
+        RefuseEmptyTokenOnDeploymentThatRan();
+    }
+
+    /// <summary>
+    /// Refuses a token that holds no CA at all on a deployment that has run before (<c>Pkcs11:TokenLabel</c> pointed at
+    /// another or a re-initialised token), for the same reason: a new CA would orphan every certificate issued. What
+    /// shows that it ran: an OCSP responder certificate its CA signed (in the software store, the default) or, on SQLite,
+    /// the database file, which the first start creates only after the CA exists.
+    /// </summary>
+    private void RefuseEmptyTokenOnDeploymentThatRan()
+    {
+        if (Certificates.TryLoadCertificates(CaHierarchy.ChainName) is not null)
+        {
+            return; // under an external root: the ca commands put the issuing key in place, its start checks it
+        }
+        foreach (var name in new[] { CaHierarchy.RootName, CaHierarchy.IssuingName })
+        {
+            if (Keys.TryLoad(name) is { } inToken)
+            {
+                inToken.Key.Dispose();
+                return; // the token holds this deployment's CA (or part of it, which CaHierarchy completes as before)
+            }
+        }
+        var responder = new[] { CaHierarchy.RootName, CaHierarchy.IssuingName }
+            .Select(PkiService.Core.Ocsp.OcspResponderCertificate.StoreName)
+            .FirstOrDefault(name => Store.TryLoad(name, out _, out _));
+        var sqliteFile = Path.Combine(_dataDirectory, PkiService.Persistence.Sqlite.SqliteDatabase.FileName);
+        var evidence = responder is not null ? $"the OCSP responder certificate '{responder}' its CA signed is stored"
+            : !_database.IsShared && File.Exists(sqliteFile) ? $"its database {sqliteFile} exists"
+            : null;
+        if (evidence is not null)
+        {
+            throw new StartupConfigurationException(
+                $"Pkcs11:TokenLabel names a token that holds no CA key, but this deployment has run before ({evidence}); "
+                + "point Pkcs11:TokenLabel at the token that holds its CA keys (a new CA would orphan every certificate issued).");
         }
     }
 

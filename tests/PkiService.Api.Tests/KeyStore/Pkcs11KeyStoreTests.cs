@@ -120,6 +120,35 @@ public sealed class Pkcs11KeyStoreTests(SoftHsm softHsm)
         Assert.Equal(rootFingerprint, back.Services.GetRequiredService<CaHierarchy>().Root.Fingerprint);
     }
 
+    [SkippableFact]
+    public void Start_TokenLabelOfAnotherEmptyTokenOnDeploymentThatRan_IsRefusedAndCreatesNoCa()
+    {
+        var first = softHsm.CreateToken();
+        var other = softHsm.CreateToken();
+        string dataDirectory;
+        string rootFingerprint;
+        using (var factory = new PkiApiFactory(settings: Settings(first, SoftHsm.Pin)))
+        {
+            dataDirectory = factory.DataDirectory;
+            rootFingerprint = factory.Services.GetRequiredService<CaHierarchy>().Root.Fingerprint;
+        }
+
+        using (var switched = new PkiApiFactory(dataDirectory, settings: Settings(other, SoftHsm.Pin)))
+        {
+            var error = Assert.ThrowsAny<Exception>(() => switched.CreateClient());
+            var refusal = Chain(error).OfType<StartupConfigurationException>().Single();
+            Assert.StartsWith("Pkcs11:TokenLabel names a token that holds no CA key", refusal.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(SoftHsm.Pin, refusal.Message, StringComparison.Ordinal);
+        }
+        using (var provider = new PkiService.KeyStore.Pkcs11.Pkcs11CaKeyProvider(SoftHsm.Options(other)))
+        {
+            Assert.Null(provider.TryLoad(CaHierarchy.RootName));
+            Assert.Null(provider.TryLoad(CaHierarchy.IssuingName));
+        }
+        using var back = new PkiApiFactory(dataDirectory, settings: Settings(first, SoftHsm.Pin));
+        Assert.Equal(rootFingerprint, back.Services.GetRequiredService<CaHierarchy>().Root.Fingerprint);
+    }
+
     [Fact]
     public void Start_UnknownKeyStore_IsRefusedWithOneLineNamingTheKey()
     {
