@@ -74,16 +74,7 @@ public sealed class CaCommandPkcs11Tests(SoftHsm softHsm) : IDisposable
         var response = await factory.EnrollAsync(token, Csrs.P256("hsm-client"));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var enrolled = (await response.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
-        using var certificate = X509Certificate2.CreateFromPem(enrolled.Certificate);
-        var chain = new X509Certificate2Collection();
-        chain.ImportFromPem(enrolled.Chain);
-        using var verifier = new X509Chain();
-        verifier.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        verifier.ChainPolicy.CustomTrustStore.Add(X509CertificateLoader.LoadCertificate(root.RawData));
-        verifier.ChainPolicy.ExtraStore.AddRange(chain);
-        verifier.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        Assert.True(verifier.Build(certificate), string.Join(", ", verifier.ChainStatus.Select(s => s.StatusInformation)));
-        Assert.Equal(root.RawData, verifier.ChainElements[^1].Certificate.RawData);
+        ExternalRoot.AssertChainsTo(root, enrolled.Certificate, enrolled.Chain);
     }
 
     /// <summary>The external root signs <paramref name="csrPem"/> as an issuing CA (pathlen 0, keyCertSign, cRLSign).</summary>

@@ -51,15 +51,7 @@ public sealed class CaCommandPostgresTests : IDisposable
         using var enrolled = await second.EnrollAsync(token, Csrs.P256("cluster-client"));
         Assert.Equal(HttpStatusCode.Created, enrolled.StatusCode);
         var body = (await enrolled.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
-        using var certificate = X509Certificate2.CreateFromPem(body.Certificate);
-        var chain = new X509Certificate2Collection();
-        chain.ImportFromPem(body.Chain);
-        using var verifier = new X509Chain();
-        verifier.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        verifier.ChainPolicy.CustomTrustStore.Add(X509CertificateLoader.LoadCertificate(root.RawData));
-        verifier.ChainPolicy.ExtraStore.AddRange(chain);
-        verifier.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        Assert.True(verifier.Build(certificate), string.Join(", ", verifier.ChainStatus.Select(s => s.StatusInformation)));
+        ExternalRoot.AssertChainsTo(root, body.Certificate, body.Chain);
 
         // The upload on the first node reaches the second through the database's announcement, not at its next poll.
         using var secondClient = second.CreateClient();

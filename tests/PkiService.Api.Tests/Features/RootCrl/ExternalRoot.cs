@@ -43,6 +43,25 @@ public sealed class ExternalRoot : IDisposable
     public static byte[] Crl(X509Certificate2 issuer, BigInteger number, DateTimeOffset nextUpdate) =>
         new CertificateRevocationListBuilder().Build(issuer, number, nextUpdate, HashAlgorithmName.SHA384);
 
+    /// <summary>
+    /// Asserts that <paramref name="certificatePem"/> chains, through the certificates in <paramref name="chainPem"/>,
+    /// to <paramref name="root"/> trusted alone; returns the number of certificates in the path, the root included.
+    /// </summary>
+    public static int AssertChainsTo(X509Certificate2 root, string certificatePem, string chainPem)
+    {
+        using var certificate = X509Certificate2.CreateFromPem(certificatePem);
+        var chain = new X509Certificate2Collection();
+        chain.ImportFromPem(chainPem);
+        using var verifier = new X509Chain();
+        verifier.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        verifier.ChainPolicy.CustomTrustStore.Add(X509CertificateLoader.LoadCertificate(root.RawData));
+        verifier.ChainPolicy.ExtraStore.AddRange(chain);
+        verifier.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        Assert.True(verifier.Build(certificate), string.Join(", ", verifier.ChainStatus.Select(s => s.StatusInformation)));
+        Assert.Equal(root.RawData, verifier.ChainElements[^1].Certificate.RawData);
+        return verifier.ChainElements.Count;
+    }
+
     /// <summary>A self-signed CA with its key.</summary>
     public static X509Certificate2 SelfSigned(string subject, int? pathLength)
     {
