@@ -1,6 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
 using PkiService.Api.Infrastructure;
 
@@ -34,7 +34,9 @@ public sealed partial class ClientCertificateSource(TrustedProxySet proxies, IOp
     public async Task<byte[]?> GetAsync(HttpContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.Features.Get<ITlsConnectionFeature>() is not null)
+        // ITlsHandshakeFeature, set by Kestrel on TLS connections only (an ITlsConnectionFeature appears on any connection
+        // once something reads Connection.ClientCertificate).
+        if (context.Features.Get<ITlsHandshakeFeature>() is not null)
         {
             return (await context.Connection.GetClientCertificateAsync(cancellationToken))?.RawData;
         }
