@@ -113,13 +113,14 @@ public sealed class NginxRenewalProxyTests : IAsyncLifetime
                     ssl_client_certificate {{_work.File("chain.pem")}};
                     ssl_verify_depth 2;
                     proxy_bind {{ProxyAddress}};
-                    proxy_set_header X-Forwarded-For $remote_addr;
                     location = /api/v1/renew {
                         proxy_set_header {{Header}} $ssl_client_escaped_cert;
+                        proxy_set_header X-Forwarded-For $remote_addr;
                         proxy_pass {{upstream}};
                     }
                     location / {
                         proxy_set_header {{Header}} "";
+                        proxy_set_header X-Forwarded-For $remote_addr;
                         proxy_pass {{upstream}};
                     }
                 }
