@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
@@ -11,7 +10,7 @@ namespace PkiService.Api.Issuance;
 /// EST <c>simplereenroll</c>). It only finds the certificate; <see cref="CertificateRenewal"/> then verifies it against
 /// our chain and database the same way whichever source it came from.
 /// <list type="bullet">
-/// <item>On a TLS connection (the mTLS listener): the TLS client certificate, and nothing else.</item>
+/// <item>On a TLS connection (the mTLS listener, or an https <c>--urls</c> listener): the TLS client certificate, and nothing else.</item>
 /// <item>On a plain connection whose TCP peer is a trusted proxy (<c>ForwardedHeaders:KnownProxies</c> /
 /// <c>KnownNetworks</c>; the socket address, not the <c>X-Forwarded-For</c> one): the certificate the proxy verified in
 /// its own TLS handshake and forwards in <c>Renewal:ForwardedCertificateHeader</c> as URL-escaped PEM (nginx's
