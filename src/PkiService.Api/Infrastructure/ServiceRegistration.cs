@@ -50,7 +50,11 @@ public static class ServiceRegistration
         services.AddScoped<CertificateIssuer>();
         services.AddScoped<TokenIssuance>();
         services.AddScoped<CertificateRenewal>();
-        services.Configure<RenewalKeyOptions>(builder.Configuration.GetSection(RenewalKeyOptions.Section));
+        services.AddOptions<RenewalKeyOptions>()
+            .Bind(builder.Configuration.GetSection(RenewalKeyOptions.Section))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RenewalKeyOptions>, RenewalKeyOptions.Validator>();
+        services.AddSingleton<ClientCertificateSource>();
         services.AddSingleton<IssuanceCommitter>();
         services.AddHostedService(provider => provider.GetRequiredService<IssuanceCommitter>());
 

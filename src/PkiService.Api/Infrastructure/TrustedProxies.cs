@@ -37,7 +37,7 @@ public static class TrustedProxies
         var settings = builder.Configuration.GetSection(TrustedProxyOptions.Section).Get<TrustedProxyOptions>() ?? new TrustedProxyOptions();
         var proxies = settings.KnownProxies.Select((value, i) => ParseProxy(value, $"{TrustedProxyOptions.Section}:KnownProxies:{i}")).ToList();
         var networks = settings.KnownNetworks.Select((value, i) => ParseNetwork(value, $"{TrustedProxyOptions.Section}:KnownNetworks:{i}")).ToList();
-        builder.Services.AddSingleton(new TrustedProxySet(proxies.Count + networks.Count > 0));
+        builder.Services.AddSingleton(new TrustedProxySet(proxies, networks));
         // PostConfigure: runs after the host's own configuration (including the one ASPNETCORE_FORWARDEDHEADERS_ENABLED adds).
         builder.Services.PostConfigure<ForwardedHeadersOptions>(options =>
         {
@@ -61,11 +61,20 @@ public static class TrustedProxies
         return builder;
     }
 
-    /// <summary>Adds the middleware when proxies are configured; must come before anything that reads the client address.</summary>
+    /// <summary>
+    /// Adds the middleware when proxies are configured; must come before anything that reads the client address. The
+    /// connection's own peer address is recorded first (<see cref="TrustedProxySet.IsFromTrustedProxy"/>), because the
+    /// forwarded-headers middleware then overwrites it with the <c>X-Forwarded-For</c> client.
+    /// </summary>
     public static WebApplication UseTrustedProxies(this WebApplication app)
     {
         if (app.Services.GetRequiredService<TrustedProxySet>().Enabled)
         {
+            app.Use((context, next) =>
+            {
+                context.Features.Set(new SocketPeerFeature(context.Connection.RemoteIpAddress));
+                return next(context);
+            });
             app.UseForwardedHeaders();
         }
         return app;
@@ -81,6 +90,28 @@ public static class TrustedProxies
             ? network
             : throw new InvalidOperationException($"{key} = '{value}' is not a network; give it in CIDR form, such as 10.0.0.0/24.");
 
-    /// <summary>Whether any proxy is trusted.</summary>
-    private sealed record TrustedProxySet(bool Enabled);
 }
+
+/// <summary>The configured reverse proxies (<see cref="TrustedProxyOptions"/>), for code that must know whether a connection comes from one.</summary>
+public sealed class TrustedProxySet(IReadOnlyList<IPAddress> proxies, IReadOnlyList<System.Net.IPNetwork> networks)
+{
+    /// <summary>Whether any proxy is trusted.</summary>
+    public bool Enabled { get; } = proxies.Count + networks.Count > 0;
+
+    /// <summary>
+    /// Whether the TCP peer of the request's connection (the socket address, not the address after
+    /// <c>X-Forwarded-For</c> rewriting, which the client behind the proxy chooses) is a configured proxy.
+    /// </summary>
+    public bool IsFromTrustedProxy(HttpContext context) =>
+        Enabled && context.Features.Get<SocketPeerFeature>()?.Address is { } peer && Contains(peer);
+
+    /// <summary>Whether <paramref name="address"/> is a configured proxy or in a configured network (an IPv4-mapped IPv6 address as its IPv4 address).</summary>
+    public bool Contains(IPAddress address)
+    {
+        var candidates = address.IsIPv4MappedToIPv6 ? new[] { address, address.MapToIPv4() } : [address];
+        return candidates.Any(candidate => proxies.Any(proxy => proxy.Equals(candidate)) || networks.Any(network => network.Contains(candidate)));
+    }
+}
+
+/// <summary>The request connection's own peer address, recorded before the forwarded-headers middleware rewrites it.</summary>
+internal sealed record SocketPeerFeature(IPAddress? Address);

@@ -166,5 +166,5 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
 
     public sealed record TokenResponse(string Id, string Token, DateTimeOffset ExpiresAt);
 
-    public sealed record EnrollmentResponse(string SerialNumber, string Certificate, string Chain, DateTimeOffset NotBefore, DateTimeOffset NotAfter);
+    public sealed record EnrollmentResponse(string SerialNumber, string Certificate, string Chain, DateTimeOffset NotBefore, DateTimeOffset NotAfter, DateTimeOffset RenewAfter);
 }

@@ -1,4 +1,5 @@
 using Mediator;
+using Microsoft.Extensions.Options;
 using PkiService.Core.Authorities;
 using PkiService.Core.Issuance;
 using PkiService.Core.Primitives;
@@ -15,7 +16,7 @@ public sealed record EnrollRequest(string? Csr, string? Validity);
 public sealed record EnrollCertificate(string? Token, string? Csr, string? Validity) : ICommand<EnrollmentResponse>;
 
 /// <summary>The REST front end of <see cref="TokenIssuance"/>: a PEM CSR in JSON in, the certificate and chain in PEM out.</summary>
-public sealed class EnrollCertificateHandler(TokenIssuance issuance, CaHierarchy hierarchy)
+public sealed class EnrollCertificateHandler(TokenIssuance issuance, CaHierarchy hierarchy, IOptions<RenewalKeyOptions> options)
     : ICommandHandler<EnrollCertificate, EnrollmentResponse>
 {
     public async ValueTask<EnrollmentResponse> Handle(EnrollCertificate command, CancellationToken cancellationToken)
@@ -24,6 +25,6 @@ public sealed class EnrollCertificateHandler(TokenIssuance issuance, CaHierarchy
         var issued = await issuance.IssueAsync(
             new TokenIssuanceRequest(command.Token, () => CertificationRequest.FromPem(command.Csr!), validity, IssuanceProtocol.Rest),
             cancellationToken);
-        return new EnrollmentResponse(issued.SerialNumber.Hex, issued.Pem, hierarchy.ChainPem, issued.NotBefore, issued.NotAfter);
+        return EnrollmentResponse.For(issued, hierarchy, options.Value);
     }
 }

@@ -99,13 +99,14 @@ public static class EstEndpoints
     /// RFC 7030 4.2.2: a new certificate for the certificate presented as the TLS client certificate, with the same
     /// names (checked by <see cref="CertificateRenewal"/>, as for <c>POST /api/v1/renew</c>).
     /// </summary>
-    private static async Task<IResult> SimpleReenrollAsync(HttpContext context, CertificateRenewal renewal, CancellationToken cancellationToken)
+    private static async Task<IResult> SimpleReenrollAsync(
+        HttpContext context, CertificateRenewal renewal, ClientCertificateSource certificates, CancellationToken cancellationToken)
     {
         var profile = ProfileOf(context);
         var body = await ReadBodyAsync(context.Request, cancellationToken);
-        var certificate = await context.Connection.GetClientCertificateAsync(cancellationToken);
+        var certificate = await certificates.GetAsync(context, cancellationToken);
         var issued = await renewal.RenewAsync(
-            new RenewalRequest(certificate?.RawData, () => CertificationRequest.FromDer(EstRequestBody.DecodeCsr(body)), null, IssuanceProtocol.Est, profile, Hints),
+            new RenewalRequest(certificate, () => CertificationRequest.FromDer(EstRequestBody.DecodeCsr(body)), null, IssuanceProtocol.Est, profile, Hints),
             cancellationToken);
         return new Base64Answer(CertsOnlyMediaType, EstCertificates.CertsOnly(issued.Der));
     }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
+using PkiService.Api.Infrastructure;
 using PkiService.Core.Errors;
 
 namespace PkiService.Api.Features.Renewal;
@@ -50,15 +51,22 @@ public static class MtlsListener
 
     /// <summary>
     /// Serves an endpoint only on the listener it belongs to: a <see cref="MtlsOnlyMetadata"/> endpoint only on the mTLS
-    /// listener (404 elsewhere), and nothing else there (404).
+    /// listener (404 elsewhere), and nothing else there (404). An endpoint that also carries
+    /// <see cref="AlsoBehindTrustedProxyMetadata"/> is served on the plain listener too once reverse proxies are trusted
+    /// (<c>ForwardedHeaders:KnownProxies</c> / <c>KnownNetworks</c>); who may use it there is
+    /// <see cref="Issuance.ClientCertificateSource"/>'s call.
     /// </summary>
     public static WebApplication UseMtlsListenerGate(this WebApplication app)
     {
         app.Use(async (context, next) =>
         {
             var onMtlsListener = context.Features.Get<MtlsListenerFeature>() is not null;
-            var mtlsOnly = context.GetEndpoint()?.Metadata.GetMetadata<MtlsOnlyMetadata>() is not null;
-            if (mtlsOnly && !onMtlsListener)
+            var metadata = context.GetEndpoint()?.Metadata;
+            var mtlsOnly = metadata?.GetMetadata<MtlsOnlyMetadata>() is not null;
+            // Behind a TLS-terminating proxy the proxy's plain connections carry the client certificate in a header.
+            var proxied = metadata?.GetMetadata<AlsoBehindTrustedProxyMetadata>() is not null
+                && context.RequestServices.GetRequiredService<TrustedProxySet>().Enabled;
+            if (mtlsOnly && !onMtlsListener && !proxied)
             {
                 var url = context.RequestServices.GetRequiredService<MtlsListenerSettings>().Address?.Url;
                 throw new NotFoundException(url is null
@@ -136,4 +144,13 @@ public sealed class MtlsListenerFeature
 public sealed class MtlsOnlyMetadata
 {
     public static readonly MtlsOnlyMetadata Instance = new();
+}
+
+/// <summary>
+/// Endpoint metadata, with <see cref="MtlsOnlyMetadata"/>: also served on the plain listener when reverse proxies are
+/// trusted, for a TLS-terminating proxy that forwards the client certificate (<see cref="Issuance.ClientCertificateSource"/>).
+/// </summary>
+public sealed class AlsoBehindTrustedProxyMetadata
+{
+    public static readonly AlsoBehindTrustedProxyMetadata Instance = new();
 }

@@ -1,4 +1,5 @@
 using Mediator;
+using Microsoft.Extensions.Options;
 using PkiService.Core.Authorities;
 using PkiService.Core.Issuance;
 using PkiService.Core.Primitives;
@@ -18,7 +19,7 @@ public sealed record RenewRequest(string? Csr, string? Validity);
 public sealed record RenewCertificate(byte[]? ClientCertificate, string? Csr, string? Validity) : ICommand<EnrollmentResponse>;
 
 /// <summary>The REST front end of <see cref="CertificateRenewal"/>: a PEM CSR in JSON in, the certificate and chain in PEM out.</summary>
-public sealed class RenewCertificateHandler(CertificateRenewal renewal, CaHierarchy hierarchy)
+public sealed class RenewCertificateHandler(CertificateRenewal renewal, CaHierarchy hierarchy, IOptions<RenewalKeyOptions> options)
     : ICommandHandler<RenewCertificate, EnrollmentResponse>
 {
     public async ValueTask<EnrollmentResponse> Handle(RenewCertificate command, CancellationToken cancellationToken)
@@ -27,6 +28,6 @@ public sealed class RenewCertificateHandler(CertificateRenewal renewal, CaHierar
         var issued = await renewal.RenewAsync(
             new RenewalRequest(command.ClientCertificate, () => CertificationRequest.FromPem(command.Csr!), validity, IssuanceProtocol.Rest),
             cancellationToken);
-        return new EnrollmentResponse(issued.SerialNumber.Hex, issued.Pem, hierarchy.ChainPem, issued.NotBefore, issued.NotAfter);
+        return EnrollmentResponse.For(issued, hierarchy, options.Value);
     }
 }
