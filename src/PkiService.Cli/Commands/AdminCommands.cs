@@ -34,7 +34,7 @@ public static class AdminCommands
         {
             name, sans, profile, ttl, maxValidity, contact, tokenFile, json,
         };
-        create.SetAction(async (parse, cancellationToken) =>
+        create.SetCliAction(async (parse, cancellationToken) =>
         {
             EnrollCommand.CheckDuration(parse.GetValue(ttl), "--ttl");
             EnrollCommand.CheckDuration(parse.GetValue(maxValidity), "--max-validity");
@@ -83,7 +83,7 @@ public static class AdminCommands
         var expiring = new Option<string?>("--expiring") { Description = "Only active certificates expiring within this ISO 8601 duration, such as P7D." };
         var json = PkiCommands.Json();
         var list = new Command("list", "List certificates as an aligned table (or JSON).") { status, expiring, json };
-        list.SetAction(async (parse, cancellationToken) =>
+        list.SetCliAction(async (parse, cancellationToken) =>
         {
             EnrollCommand.CheckDuration(parse.GetValue(expiring), "--expiring");
             var apiKey = PkiCommands.ApiKey();
@@ -139,7 +139,7 @@ public static class AdminCommands
         {
             serial, reason, json,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetCliAction(async (parse, cancellationToken) =>
         {
             var apiKey = PkiCommands.ApiKey();
             var (_, http) = Connect(parse);
@@ -167,7 +167,7 @@ public static class AdminCommands
     {
         var json = PkiCommands.Json();
         var verify = new Command("verify", "Have the service recompute the audit hash chain and MACs; exit 1 if a row does not verify.") { json };
-        verify.SetAction(async (parse, cancellationToken) =>
+        verify.SetCliAction(async (parse, cancellationToken) =>
         {
             var apiKey = PkiCommands.ApiKey();
             var (_, http) = Connect(parse);

@@ -15,13 +15,13 @@ public static class BootstrapCommand
 {
     public static Command Create()
     {
-        var url = new Option<Uri>("--url") { Description = "The service's base URL, such as https://pki.example.org.", Required = true };
+        var url = new Option<string>("--url") { Description = "The service's base URL, such as https://pki.example.org.", Required = true };
         var fingerprint = new Option<string>("--fingerprint")
         {
             Description = "SHA-256 of the root certificate's DER, hex (any case, colons allowed): 'openssl x509 -in root.pem -outform der | sha256sum'.",
             Required = true,
         };
-        var mtlsUrl = new Option<Uri?>("--mtls-url")
+        var mtlsUrl = new Option<string?>("--mtls-url")
         {
             Description = "Where renewal goes (the service's Pki:MtlsUrl); default: --url (one address serving both, behind a proxy).",
         };
@@ -30,7 +30,7 @@ public static class BootstrapCommand
         {
             url, fingerprint, mtlsUrl, json,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetCliAction(async (parse, cancellationToken) =>
         {
             var baseUrl = Absolute(parse.GetRequiredValue(url), "--url");
             var renewUrl = parse.GetValue(mtlsUrl) is { } m ? Absolute(m, "--mtls-url") : null;
@@ -89,8 +89,8 @@ public static class BootstrapCommand
         return Convert.FromHexString(hex);
     }
 
-    private static string Absolute(Uri uri, string option) =>
-        uri.IsAbsoluteUri && uri.Scheme is "http" or "https"
+    private static string Absolute(string text, string option) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
             ? uri.GetLeftPart(UriPartial.Path).TrimEnd('/')
-            : throw CliException.Usage($"{option} '{uri}' is not an http or https URL.");
+            : throw CliException.Usage($"{option} '{text}' is not an http or https URL.");
 }

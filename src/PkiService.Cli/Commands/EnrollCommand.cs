@@ -34,7 +34,7 @@ public static class EnrollCommand
         {
             token, name, sans, keyType, validity, cert, key, json,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetCliAction(async (parse, cancellationToken) =>
         {
             var secret = parse.GetValue(token) ?? Environment.GetEnvironmentVariable(TokenVariable);
             if (string.IsNullOrWhiteSpace(secret))

@@ -39,7 +39,7 @@ public static class PkiCommands
     /// Runs a command body and turns its failures into one line on stderr and an exit code. A cancelled command
     /// (SIGTERM, SIGINT) exits 0: it stopped because it was asked to.
     /// </summary>
-    public static void SetAction(this Command command, Func<ParseResult, CancellationToken, Task<int>> body) =>
+    public static void SetCliAction(this Command command, Func<ParseResult, CancellationToken, Task<int>> body) =>
         command.SetAction(async (parse, cancellationToken) =>
         {
             try
@@ -48,7 +48,7 @@ public static class PkiCommands
             }
             catch (CliException e)
             {
-                Console.Error.WriteLine($"pki {command.Name}: {PkiHttp.OneLine(e.Message)}");
+                Console.Error.WriteLine($"{Path(parse)}: {PkiHttp.OneLine(e.Message)}");
                 return e.ExitCode;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -57,10 +57,26 @@ public static class PkiCommands
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"pki {command.Name}: {PkiHttp.OneLine(e.Message)}");
+                Console.Error.WriteLine($"{Path(parse)}: {PkiHttp.OneLine(e.Message)}");
                 return ExitCodes.Usage;
             }
+            catch (System.Security.Cryptography.CryptographicException e)
+            {
+                Console.Error.WriteLine($"{Path(parse)}: {PkiHttp.OneLine(e.Message)}");
+                return ExitCodes.NetworkOrTrust;
+            }
         });
+
+    /// <summary>"pki audit verify": the command's full name, to start its error lines.</summary>
+    private static string Path(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var result = parse.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, result.Command is RootCommand ? "pki" : result.Command.Name);
+        }
+        return string.Join(' ', names);
+    }
 
     /// <summary>The admin API key from <c>PKI_API_KEY</c>; never printed, never saved.</summary>
     public static string ApiKey() =>

@@ -36,7 +36,7 @@ public static class RenewCommand
         {
             cert, key, daemon, exec, json,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetCliAction(async (parse, cancellationToken) =>
         {
             var config = CliConfig.Load(parse.GetValue(PkiCommands.Config));
             using var root = config.RootCertificate();

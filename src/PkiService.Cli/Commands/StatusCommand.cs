@@ -44,7 +44,7 @@ public static class StatusCommand
         {
             cert, crl, json,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetCliAction(async (parse, cancellationToken) =>
         {
             var config = CliConfig.Load(parse.GetValue(PkiCommands.Config));
             using var root = config.RootCertificate();

@@ -57,7 +57,7 @@ public static class CertificateFiles
     {
         try
         {
-            return X509Certificate2.CreateFromPemFile(path);
+            return X509Certificate2.CreateFromPem(File.ReadAllText(path)); // the first certificate of the file
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
         {
