@@ -59,7 +59,7 @@ public sealed class KeyPair : IDisposable
     /// <summary>The PKCS#8 private key, PEM ("PRIVATE KEY").</summary>
     public string PrivateKeyPem() => _dotnet is not null
         ? _dotnet.ExportPkcs8PrivateKeyPem() + "\n"
-        : PemEncoding.WriteString("PRIVATE KEY", PrivateKeyInfoFactory.CreatePrivateKeyInfo(_ed25519!).GetDerEncoded()) + "\n";
+        : PemEncoding.WriteString("PRIVATE KEY", Ed25519PrivateKeyInfo(_ed25519!)) + "\n";
 
     /// <summary>The DER SubjectPublicKeyInfo, to compare with the one in the issued certificate.</summary>
     public byte[] SubjectPublicKeyInfo() => _dotnet is not null
@@ -135,6 +135,14 @@ public sealed class KeyPair : IDisposable
         }
         return builder.Build();
     }
+
+    /// <summary>
+    /// RFC 8410 7: a version-1 PKCS#8 PrivateKeyInfo whose privateKey is the CurvePrivateKey OCTET STRING, without the
+    /// optional public key (Bouncy Castle's factory adds it as a version-2 OneAsymmetricKey, which OpenSSL 3 refuses).
+    /// </summary>
+    private static byte[] Ed25519PrivateKeyInfo(Ed25519PrivateKeyParameters key) =>
+        new PrivateKeyInfo(new AlgorithmIdentifier(Org.BouncyCastle.Asn1.EdEC.EdECObjectIdentifiers.id_Ed25519), new DerOctetString(key.GetEncoded()))
+            .GetDerEncoded();
 
     private static Ed25519PrivateKeyParameters GenerateEd25519()
     {
