@@ -26,8 +26,11 @@ public sealed class CliDaemonTests(ServiceProcess service) : IDisposable
         await cli.BootstrapAsync(service);
         var name = $"cli-daemon-{Guid.NewGuid():N}"[..24];
         var token = await service.Api.CreateEnrollmentTokenAsync(name, [$"{name}.example.org"]);
-        (await cli.RunAsync("enroll", "--token", token, "--name", name, "--san", $"{name}.example.org",
-            "--validity", "PT2M", "--cert", "leaf.pem", "--key", "leaf.key")).EnsureSuccess();
+        var enrolled = (await cli.RunAsync("enroll", "--token", token, "--name", name, "--san", $"{name}.example.org",
+            "--validity", "PT2M", "--cert", "leaf.pem", "--key", "leaf.key", "--json")).EnsureSuccess();
+        // WIRE15.md: once the service sends renewAfter, the daemon must follow it (from its first renewal answer on).
+        var serviceSendsRenewAfter = System.Text.Json.JsonDocument.Parse(enrolled.StandardOutput).RootElement
+            .GetProperty("renewAfter").ValueKind == System.Text.Json.JsonValueKind.String;
         var firstSerial = Read().Certificate.SerialNumber;
         using var root = X509Certificate2.CreateFromPem(await service.Api.Http.GetStringAsync("pki/root.pem"));
 
@@ -45,6 +48,11 @@ public sealed class CliDaemonTests(ServiceProcess service) : IDisposable
         Assert.True(checks > 100, $"only {checks} checks");
         Assert.True(torn <= serials.Count - 1, $"{torn} reads caught a swap between the two renames");
         Assert.Contains("Renewed:", daemon.Output);
+        Assert.Contains("(2/3 of its lifetime)", daemon.Output); // the enrolled certificate: no answer seen yet
+        if (serviceSendsRenewAfter)
+        {
+            Assert.Contains("(the service's renewAfter)", daemon.Output);
+        }
 
         // SIGTERM: the daemon stops cleanly with exit 0.
         (await ExternalCommand.RunAsync("kill", ["-TERM", daemon.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])).EnsureSuccess();
