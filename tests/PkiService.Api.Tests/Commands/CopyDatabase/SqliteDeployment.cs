@@ -39,6 +39,9 @@ public sealed class SqliteDeployment : IAsyncLifetime
 
     public byte[] IssuingDer { get; private set; } = [];
 
+    /// <summary>The serials of the <see cref="Expiring"/> certificates (some of them may be among those revoked).</summary>
+    public HashSet<string> ExpiringSerials { get; } = [];
+
     /// <summary>The audit trail's last id and hash as the old node verified it.</summary>
     public (long LastId, string LastHash) Audit { get; private set; }
 
@@ -71,6 +74,10 @@ public sealed class SqliteDeployment : IAsyncLifetime
                 lock (issued)
                 {
                     issued.Add(serial);
+                    if (i < Expiring)
+                    {
+                        ExpiringSerials.Add(serial);
+                    }
                 }
             }
             finally
