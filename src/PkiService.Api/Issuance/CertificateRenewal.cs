@@ -89,6 +89,10 @@ public sealed partial class CertificateRenewal(
             case CertificateStatus.Revoked:
                 throw Refuse(serial, "revoked", $"The client certificate {serial.Hex} is revoked ({record.RevocationReason}); enroll again with a new token.");
             case CertificateStatus.Superseded:
+                if (await ReplayAsync(command, record, cancellationToken) is { } replayed)
+                {
+                    return replayed;
+                }
                 throw Refuse(serial, "superseded", $"The client certificate {serial.Hex} was already renewed (by {record.SupersededBy}); renew with the newest certificate.");
         }
         if (command.Profile is { } wanted && !string.Equals(wanted, record.Profile, StringComparison.Ordinal))
@@ -114,6 +118,41 @@ public sealed partial class CertificateRenewal(
         LogRenewed(logger, serial.Hex, issued.SerialNumber.Hex, issued.Subject, issued.NotAfter, request.KeyDescription, command.Protocol.Label());
         return issued;
     }
+
+    /// <summary>
+    /// The renewal of <paramref name="superseded"/> sent again after its answer was lost (a dropped connection, a proxy
+    /// timeout): when the CSR is for the key of the certificate that replaced it, that certificate is still active and
+    /// was issued within <see cref="ReplayWindow"/>, the same certificate is answered again instead of a refusal that
+    /// would leave a renewal agent locked out. Nothing new is signed or stored, so a certificate still renews exactly
+    /// once. Only the holder of both keys gets here: the TLS handshake proved the old one, the CSR's signature the new.
+    /// </summary>
+    private async Task<IssuedCertificate?> ReplayAsync(RenewalRequest command, CertificateRecord superseded, CancellationToken cancellationToken)
+    {
+        if (superseded.SupersededBy is not { } successorSerial)
+        {
+            return null;
+        }
+        var successor = await db.Certificates.AsNoTracking()
+            .FirstOrDefaultAsync(c => c.SerialNumber == successorSerial && c.IssuerFingerprint == hierarchy.Issuing.Fingerprint, cancellationToken);
+        var now = time.GetUtcNow().UtcDateTime;
+        if (successor is not { Status: CertificateStatus.Active } || now - successor.IssuedAt > ReplayWindow)
+        {
+            return null;
+        }
+        var request = command.Csr();
+        if (!request.HasSameKeyAs(Org.BouncyCastle.Asn1.X509.X509CertificateStructure.GetInstance(successor.Der).SubjectPublicKeyInfo))
+        {
+            return null;
+        }
+        LogReplayed(logger, superseded.SerialNumber, successor.SerialNumber);
+        return new IssuedCertificate(
+            SerialNumber.Parse(successor.SerialNumber), successor.Subject, successor.CommonName,
+            successor.SubjectAltNames.Select(SubjectAltName.Classify).ToList(), successor.Profile,
+            new DateTimeOffset(successor.NotBefore, TimeSpan.Zero), new DateTimeOffset(successor.NotAfter, TimeSpan.Zero), successor.Der);
+    }
+
+    /// <summary>How long after a renewal the same renewal, sent again, is answered with the certificate it made.</summary>
+    public static readonly TimeSpan ReplayWindow = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// Refuses a CSR for the key the presented certificate already certifies, unless <c>Renewal:AllowKeyReuse</c>.
@@ -235,6 +274,10 @@ public sealed partial class CertificateRenewal(
     [LoggerMessage(EventId = 8001, EventName = "CertificateRenewed", Level = LogLevel.Information,
         Message = "Renewed {OldSerialNumber} as {SerialNumber} for {Subject} (key {KeyDescription}, via {Protocol}), valid until {NotAfter:O}")]
     private static partial void LogRenewed(ILogger logger, string oldSerialNumber, string serialNumber, string subject, DateTimeOffset notAfter, string keyDescription, string protocol);
+
+    [LoggerMessage(EventId = 8003, EventName = "RenewalReplayed", Level = LogLevel.Information,
+        Message = "Answered the renewal of {OldSerialNumber} again with {SerialNumber}, which it made (the first answer was lost)")]
+    private static partial void LogReplayed(ILogger logger, string oldSerialNumber, string serialNumber);
 
     [LoggerMessage(EventId = 8002, EventName = "RenewalRefused", Level = LogLevel.Warning,
         Message = "Refused renewal by client certificate {SerialNumber}: {Reason}")]

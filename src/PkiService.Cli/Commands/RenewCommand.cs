@@ -44,7 +44,8 @@ public static class RenewCommand
             var hook = parse.GetValue(exec);
             if (!parse.GetValue(daemon))
             {
-                var issued = await RenewOnceAsync(config, root, files, cancellationToken);
+                using var newKey = NewKeyFor(files);
+                var issued = await RenewOnceAsync(config, root, files, newKey, cancellationToken);
                 EnrollCommand.Report(issued, parse.GetValue(json), "Renewed");
                 await RunHookAsync(hook);
                 return ExitCodes.Ok;
@@ -76,11 +77,15 @@ public static class RenewCommand
             await DelayUntilAsync(due, cancellationToken);
 
             var retry = FirstRetry;
+            // One new key for this renewal, kept across its retries: when an answer was lost after the service committed
+            // the renewal, the same renewal sent again gets the certificate it made (a new key would be refused, the
+            // old certificate being superseded already).
+            using var newKey = NewKeyFor(files);
             while (true)
             {
                 try
                 {
-                    last = await RenewOnceAsync(config, root, files, cancellationToken);
+                    last = await RenewOnceAsync(config, root, files, newKey, cancellationToken);
                     Log($"Renewed: {last.SerialNumber}, valid {last.NotBefore:u} to {last.NotAfter:u}.");
                     await RunHookAsync(hook);
                     break;
@@ -126,8 +131,15 @@ public static class RenewCommand
         }
     }
 
-    /// <summary>One renewal: new key, CSR with the current names, mTLS POST, verify, then swap the files.</summary>
-    private static async Task<IssuedCertificate> RenewOnceAsync(CliConfig config, X509Certificate2 root, Files files, CancellationToken cancellationToken)
+    /// <summary>A new key of the type of the certificate in <paramref name="files"/>.</summary>
+    private static KeyPair NewKeyFor(Files files)
+    {
+        using var current = CertificateFiles.ReadCertificate(files.Certificate);
+        return KeyPair.Generate(KeyPair.TypeOf(current));
+    }
+
+    /// <summary>One renewal: CSR for <paramref name="pair"/> with the current names, mTLS POST, verify, then swap the files.</summary>
+    private static async Task<IssuedCertificate> RenewOnceAsync(CliConfig config, X509Certificate2 root, Files files, KeyPair pair, CancellationToken cancellationToken)
     {
         var chain = new X509Certificate2Collection();
         try
@@ -153,7 +165,6 @@ public static class RenewCommand
         intermediates.AddRange(chain.Skip(1).ToArray());
         var context = SslStreamCertificateContext.Create(current, intermediates, offline: true);
 
-        using var pair = KeyPair.Generate(type);
         var san = current.Extensions[Oids.SubjectAltName];
         var commonName = current.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
         var csr = pair.CreateCsrPem(commonName, [], san);

@@ -59,6 +59,42 @@ public abstract class RenewalTests : IDisposable
         Assert.Equal(oldRecord.SubjectAltNames, newRecord.SubjectAltNames);
     }
 
+    /// <summary>
+    /// The answer to a renewal was lost and the agent sends the same renewal again (old certificate, same new key): it
+    /// gets the certificate the first one made, nothing new is signed; another key, or after the replay window, or once
+    /// that certificate is revoked, the superseded certificate is refused as before.
+    /// </summary>
+    [SkippableFact]
+    public async Task Renew_SameRenewalSentAgain_AnswersTheCertificateItMadeAndSignsNothingNew()
+    {
+        var old = await EnrollAsync("lost-answer", "P30D");
+        using var newKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var csr = Csr(newKey, "lost-answer", SpiffeId);
+        using var client = _factory.CreateMtlsClient(old.Certificate);
+        using var first = await client.PostAsJsonAsync("/api/v1/renew", new { csr });
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        var made = (await first.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
+
+        using var again = await client.PostAsJsonAsync("/api/v1/renew", new { csr });
+
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        var replayed = (await again.Content.ReadFromJsonAsync<PkiApiFactory.EnrollmentResponse>())!;
+        Assert.Equal(made.SerialNumber, replayed.SerialNumber);
+        Assert.Equal(made.Certificate, replayed.Certificate);
+        await using (var scope = _factory.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<PkiDbContext>();
+            Assert.Equal(2, await db.Certificates.CountAsync(c => c.CommonName == "lost-answer"));
+        }
+
+        using var otherKey = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("lost-answer", SpiffeId) });
+        await ProblemAssert.IsProblemAsync(otherKey, HttpStatusCode.Unauthorized);
+
+        _clock.Advance(TimeSpan.FromMinutes(11));
+        using var late = await client.PostAsJsonAsync("/api/v1/renew", new { csr });
+        await ProblemAssert.IsProblemAsync(late, HttpStatusCode.Unauthorized);
+    }
+
     [SkippableFact]
     public async Task Renew_ExpiredCertificate_Returns401()
     {
