@@ -26,9 +26,6 @@ if (CaCommand.IsRequested(args))
     return CaCommand.Run(args, Console.Out, Console.Error);
 }
 
-// Before any socket exists: the runtime reads this once (issue 16, a new connection per request).
-SocketCompletions.PreferInline();
-
 // appsettings.json is read from beside the assembly, whatever the working directory (a relative Pki:DataDirectory
 // still resolves against the working directory).
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });

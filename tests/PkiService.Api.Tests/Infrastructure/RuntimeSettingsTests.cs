@@ -1,6 +1,4 @@
 using System.Text.Json;
-using PkiService.Api.Infrastructure;
-using PkiService.Api.Tests.Support;
 
 namespace PkiService.Api.Tests.Infrastructure;
 
@@ -20,53 +18,5 @@ public sealed class RuntimeSettingsTests
 
         Assert.True(properties.TryGetProperty("System.GC.Server", out var serverGc), "System.GC.Server is not set in " + path);
         Assert.False(serverGc.GetBoolean());
-    }
-
-    [Fact]
-    public void PreferInline_VariableUnset_TurnsInlineSocketCompletionsOn()
-    {
-        var before = Environment.GetEnvironmentVariable(SocketCompletions.InlineVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(SocketCompletions.InlineVariable, null);
-
-            SocketCompletions.PreferInline();
-
-            Assert.Equal("1", Environment.GetEnvironmentVariable(SocketCompletions.InlineVariable));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(SocketCompletions.InlineVariable, before);
-        }
-    }
-
-    [Fact]
-    public void PreferInline_OperatorSetZero_KeepsTheOperatorsValue()
-    {
-        var before = Environment.GetEnvironmentVariable(SocketCompletions.InlineVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(SocketCompletions.InlineVariable, "0");
-
-            SocketCompletions.PreferInline();
-
-            Assert.Equal("0", Environment.GetEnvironmentVariable(SocketCompletions.InlineVariable));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(SocketCompletions.InlineVariable, before);
-        }
-    }
-
-    [Fact]
-    public async Task Start_Host_InlineSocketCompletionsSetBeforeTheHostIsBuilt()
-    {
-        using var factory = new PkiApiFactory();
-        using var client = factory.CreateClient();
-
-        using var response = await client.GetAsync("/health/live");
-
-        Assert.True(response.IsSuccessStatusCode);
-        Assert.NotNull(Environment.GetEnvironmentVariable(SocketCompletions.InlineVariable));
     }
 }
