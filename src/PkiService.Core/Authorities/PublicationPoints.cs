@@ -1,3 +1,4 @@
+using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.X509;
 
@@ -37,19 +38,34 @@ public sealed record PublicationPoints(string CrlUrl, string OcspUrl, string CaI
     /// <summary>Adds the CDP, AIA and, if set, Freshest CRL extensions (all non-critical) to a certificate being built.</summary>
     public void AddTo(X509V3CertificateGenerator generator)
     {
-        generator.AddExtension(X509Extensions.CrlDistributionPoints, false, DistributionPoints(CrlUrl));
+        ArgumentNullException.ThrowIfNull(generator);
+        foreach (var (oid, value) in Extensions())
+        {
+            generator.AddExtension(oid, false, value);
+        }
+    }
 
+    /// <summary>
+    /// The extensions <see cref="AddTo"/> adds, in its order, all non-critical: CDP (RFC 5280 4.2.1.13), AIA with the
+    /// OCSP responder and the issuer certificate (RFC 5280 4.2.2.1) and, if set, Freshest CRL (RFC 5280 4.2.1.15, which
+    /// must be non-critical).
+    /// </summary>
+    public IReadOnlyList<(DerObjectIdentifier Oid, Asn1Encodable Value)> Extensions()
+    {
         var access = new AuthorityInformationAccess([
             new AccessDescription(AccessDescription.IdADOcsp, new GeneralName(GeneralName.UniformResourceIdentifier, OcspUrl)),
             new AccessDescription(AccessDescription.IdADCAIssuers, new GeneralName(GeneralName.UniformResourceIdentifier, CaIssuersUrl)),
         ]);
-        generator.AddExtension(X509Extensions.AuthorityInfoAccess, false, access);
-
+        List<(DerObjectIdentifier, Asn1Encodable)> extensions =
+        [
+            (X509Extensions.CrlDistributionPoints, DistributionPoints(CrlUrl)),
+            (X509Extensions.AuthorityInfoAccess, access),
+        ];
         if (FreshestCrlUrl is not null)
         {
-            // RFC 5280 4.2.1.15: Freshest CRL must be non-critical.
-            generator.AddExtension(X509Extensions.FreshestCrl, false, DistributionPoints(FreshestCrlUrl));
+            extensions.Add((X509Extensions.FreshestCrl, DistributionPoints(FreshestCrlUrl)));
         }
+        return extensions;
     }
 
     private static CrlDistPoint DistributionPoints(string url)

@@ -78,7 +78,10 @@ public sealed class CertificationRequest
     }
 
     /// <summary>Parses, verifies and checks a PEM CSR; throws <see cref="CsrRejectedException"/> saying what is wrong.</summary>
-    public static CertificationRequest FromPem(string pem)
+    public static CertificationRequest FromPem(string pem) => FromPem(pem, platformVerifier: false);
+
+    /// <summary><see cref="FromPem(string)"/> with the verifier choice of <see cref="FromDer(byte[], bool)"/>.</summary>
+    public static CertificationRequest FromPem(string pem, bool platformVerifier)
     {
         if (string.IsNullOrWhiteSpace(pem) || !PemEncoding.TryFind(pem, out var fields))
         {
@@ -98,11 +101,18 @@ public sealed class CertificationRequest
         {
             throw new CsrRejectedException("The CSR's PEM body is not valid base64.");
         }
-        return FromDer(der);
+        return FromDer(der, platformVerifier);
     }
 
     /// <summary>Parses, verifies and checks a DER CSR; throws <see cref="CsrRejectedException"/> saying what is wrong.</summary>
-    public static CertificationRequest FromDer(byte[] der)
+    public static CertificationRequest FromDer(byte[] der) => FromDer(der, platformVerifier: false);
+
+    /// <summary>
+    /// <see cref="FromDer(byte[])"/>, with ECDSA signatures verified through System.Security.Cryptography's key import
+    /// when <paramref name="platformVerifier"/> is true: how it was done before issue 16, kept as the issuance benchmark's
+    /// baseline (the verdicts are the same).
+    /// </summary>
+    public static CertificationRequest FromDer(byte[] der, bool platformVerifier)
     {
         Pkcs10CertificationRequest request;
         SubjectPublicKeyInfo publicKeyInfo;
@@ -121,7 +131,7 @@ public sealed class CertificationRequest
         bool verified;
         try
         {
-            verified = CsrSignature.Verify(request, publicKeyInfo);
+            verified = CsrSignature.Verify(request, publicKeyInfo, platformVerifier);
         }
         catch (Exception exception) when (exception is not CsrRejectedException)
         {

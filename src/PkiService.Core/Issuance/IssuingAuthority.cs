@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using Org.BouncyCastle.Asn1.X509;
-using Org.BouncyCastle.X509;
-using Org.BouncyCastle.X509.Extension;
 using PkiService.Core.Authorities;
 using PkiService.Core.Primitives;
 
@@ -13,6 +11,37 @@ public sealed record IssuanceOrder(
     CertificationRequest Request,
     IssuanceGrant Grant,
     TimeSpan? RequestedValidity);
+
+/// <summary>
+/// What an end-entity certificate says, decided by <see cref="IssuingAuthority.Prepare"/> and encoded by
+/// <see cref="CertificateWriter"/>: only the key and the authorized names come from the request. KeyEncipherment says
+/// whether keyUsage adds keyEncipherment to digitalSignature (RFC 5280 4.2.1.3).
+/// </summary>
+public sealed record CertificateBody(
+    SerialNumber SerialNumber,
+    string CommonName,
+    IReadOnlyList<SubjectAltName> SubjectAltNames,
+    CertificateProfile Profile,
+    DateTimeOffset NotBefore,
+    DateTimeOffset NotAfter,
+    SubjectPublicKeyInfo PublicKeyInfo,
+    bool KeyEncipherment)
+{
+    /// <summary>
+    /// The subject DN as text, as BouncyCastle's <c>X509Name</c> prints it ("CN=..."); a value it would escape or
+    /// rewrite is printed by it.
+    /// </summary>
+    public string Subject => CommonName.Length > 0 && CommonName.AsSpan().IndexOfAny(EscapedInSubject) < 0
+        && CommonName[0] != ' ' && CommonName[^1] != ' '
+        ? "CN=" + CommonName
+        : new X509Name([X509Name.CN], [CommonName]).ToString();
+
+    private static readonly System.Buffers.SearchValues<char> EscapedInSubject = System.Buffers.SearchValues.Create(",\\\"+=<>;#");
+
+    /// <summary>The issued certificate for this body, given its signed DER.</summary>
+    public IssuedCertificate ToIssued(byte[] der) =>
+        new(SerialNumber, Subject, CommonName, SubjectAltNames, Profile.Name, NotBefore, NotAfter, der);
+}
 
 /// <summary>A signed end-entity certificate, not yet handed to anyone.</summary>
 public sealed record IssuedCertificate(
@@ -41,6 +70,8 @@ public sealed class IssuingAuthority
     private readonly CertificateAuthority _issuer;
     private readonly PublicationPoints _publicationPoints;
     private readonly TimeProvider _timeProvider;
+    private readonly DateTimeOffset _issuerNotAfter;
+    private CertificateWriter? _writer;
 
     public IssuingAuthority(CertificateAuthority issuer, PublicationPoints publicationPoints, TimeProvider timeProvider)
     {
@@ -50,6 +81,7 @@ public sealed class IssuingAuthority
         _issuer = issuer;
         _publicationPoints = publicationPoints;
         _timeProvider = timeProvider;
+        _issuerNotAfter = new DateTimeOffset(issuer.Certificate.NotAfter, TimeSpan.Zero);
     }
 
     /// <summary>The CA that signs.</summary>
@@ -57,6 +89,19 @@ public sealed class IssuingAuthority
 
     /// <summary>Signs the certificate described by <paramref name="order"/>.</summary>
     public IssuedCertificate Issue(IssuanceOrder order)
+    {
+        var body = Prepare(order);
+        // Built on first use: a CA held as a certificate only has no signer, and constructing this must not need one.
+        var writer = _writer ??= new CertificateWriter(_issuer, _publicationPoints);
+        return body.ToIssued(writer.Write(body));
+    }
+
+    /// <summary>
+    /// Decides what the certificate for <paramref name="order"/> says, without encoding or signing it: the names the
+    /// grant resolves, the validity (the profile's, capped by the grant and by the issuing CA's own notAfter), the key
+    /// usage.
+    /// </summary>
+    public CertificateBody Prepare(IssuanceOrder order)
     {
         ArgumentNullException.ThrowIfNull(order);
         var profile = order.Grant.Profile;
@@ -70,51 +115,19 @@ public sealed class IssuingAuthority
             validity = cap; // the grant (an enrollment token) may allow less than the profile
         }
         var notAfter = TruncateToSeconds(now + validity);
-        var issuerNotAfter = new DateTimeOffset(_issuer.Certificate.NotAfter, TimeSpan.Zero);
-        if (notAfter > issuerNotAfter)
+        if (notAfter > _issuerNotAfter)
         {
-            notAfter = issuerNotAfter; // never outlive the issuing CA
+            notAfter = _issuerNotAfter; // never outlive the issuing CA
         }
-
-        var subject = new X509Name([X509Name.CN], [commonName]);
-        var generator = new X509V3CertificateGenerator();
-        generator.SetSerialNumber(order.SerialNumber.ToBouncyCastle());
-        generator.SetIssuerDN(_issuer.Subject);
-        generator.SetSubjectDN(subject);
-        generator.SetNotBefore(notBefore.UtcDateTime);
-        generator.SetNotAfter(notAfter.UtcDateTime);
-        generator.SetSubjectPublicKeyInfo(order.Request.PublicKeyInfo);
-
-        // RFC 5280 4.2.1.9: an end entity says CA:FALSE explicitly so no path builder treats it as a CA.
-        generator.AddExtension(X509Extensions.BasicConstraints, true, new BasicConstraints(false));
-        var keyUsage = KeyUsage.DigitalSignature;
-        if (profile == CertificateProfile.Server && order.Request.IsRsa)
-        {
-            keyUsage |= KeyUsage.KeyEncipherment; // TLS 1.2 RSA key exchange
-        }
-        generator.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(keyUsage));
-        generator.AddExtension(X509Extensions.ExtendedKeyUsage, false, new ExtendedKeyUsage(profile.ExtendedKeyUsage));
-        // RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value, taken straight from the CSR's SPKI.
-        generator.AddExtension(X509Extensions.SubjectKeyIdentifier, false,
-            new SubjectKeyIdentifier(SHA1.HashData(order.Request.PublicKeyInfo.PublicKey.GetBytes())));
-        generator.AddExtension(X509Extensions.AuthorityKeyIdentifier, false, new AuthorityKeyIdentifier(_issuer.SubjectKeyIdentifier));
-        if (sans.Count > 0)
-        {
-            // RFC 5280 4.2.1.6: non-critical because the subject DN is not empty.
-            generator.AddExtension(X509Extensions.SubjectAlternativeName, false, new GeneralNames(sans.Select(s => s.ToGeneralName()).ToArray()));
-        }
-        _publicationPoints.AddTo(generator);
-
-        var certificate = generator.Generate(_issuer.SignatureFactory);
-        return new IssuedCertificate(
+        return new CertificateBody(
             order.SerialNumber,
-            subject.ToString(),
             commonName,
             sans,
-            profile.Name,
+            profile,
             notBefore,
             notAfter,
-            certificate.GetEncoded());
+            order.Request.PublicKeyInfo,
+            KeyEncipherment: profile == CertificateProfile.Server && order.Request.IsRsa); // TLS 1.2 RSA key exchange
     }
 
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>

@@ -32,7 +32,7 @@ public sealed class EstServerKey : IDisposable
     private CertificationRequest? _request;
 
     /// <summary>
-    /// Verifies the client's CSR (signature, key kind, names: <see cref="CertificationRequest.FromDer"/>), makes a new
+    /// Verifies the client's CSR (signature, key kind, names: <see cref="CertificationRequest.FromDer(byte[])"/>), makes a new
     /// key of the same kind, and returns the CSR for the new key with the same subject and requested extensions. One key
     /// per object: a second call returns the same request.
     /// </summary>
