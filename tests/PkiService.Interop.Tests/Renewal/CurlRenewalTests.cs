@@ -85,12 +85,21 @@ public sealed class CurlRenewalTests(ServiceProcess service) : IDisposable
         await EnrollAsync(openssl, name, "old");
         await openssl.GenerateKeyAsync(KeyType.EcP256, "new.key");
         await openssl.CreateCsrAsync("new.key", name, San(name), "new.csr");
-        Assert.Equal(201, (await RenewAsync(curl, "new.csr", "old.pem", "old.key")).Status);
+        var first = await RenewAsync(curl, "new.csr", "old.pem", "old.key");
+        Assert.Equal(201, first.Status);
+        await openssl.GenerateKeyAsync(KeyType.EcP256, "other.key");
+        await openssl.CreateCsrAsync("other.key", name, San(name), "other.csr");
 
-        var second = await RenewAsync(curl, "new.csr", "old.pem", "old.key");
+        var second = await RenewAsync(curl, "other.csr", "old.pem", "old.key");
 
         AssertProblem(second, 401);
         Assert.Contains("already renewed", second.Body);
+        // The same renewal sent again (its answer lost, say) gets the certificate it made, not a second one.
+        var again = await RenewAsync(curl, "new.csr", "old.pem", "old.key");
+        Assert.Equal(201, again.Status);
+        Assert.Equal(
+            System.Text.Json.JsonDocument.Parse(first.Body).RootElement.GetProperty("serialNumber").GetString(),
+            System.Text.Json.JsonDocument.Parse(again.Body).RootElement.GetProperty("serialNumber").GetString());
     }
 
     [SkippableFact]
