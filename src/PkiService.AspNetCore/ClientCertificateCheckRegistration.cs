@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Hosting;
@@ -68,5 +69,17 @@ internal static class ClientCertificateCheckRegistration
         https.CheckCertificateRevocation = false;
         var validator = new Lazy<ClientCertificateValidator>(services.GetRequiredService<ClientCertificateValidator>);
         https.ClientCertificateValidation = (certificate, chain, errors) => validator.Value.ValidateHandshake(certificate, chain, errors);
+        // The chain SslStream builds before that callback: without a policy, .NET 10's server side follows the client
+        // certificate's AIA caIssuers URL to fetch a missing intermediate, so any client could make this API resolve and
+        // connect to a host of its choosing and hold the handshake while it answers slowly. The validator builds its own
+        // chain from the pinned root; this one only must not reach the network.
+        var previous = https.OnAuthenticate;
+        https.OnAuthenticate = (connection, ssl) =>
+        {
+            previous?.Invoke(connection, ssl);
+            ssl.CertificateChainPolicy ??= new X509ChainPolicy();
+            ssl.CertificateChainPolicy.DisableCertificateDownloads = true;
+            ssl.CertificateChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        };
     }
 }

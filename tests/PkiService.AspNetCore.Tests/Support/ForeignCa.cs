@@ -32,8 +32,11 @@ public sealed class ForeignCa : IDisposable
 
     private ECDsa IssuingKey { get; }
 
-    /// <summary>A client certificate (clientAuth) for <paramref name="subject"/>, with its key.</summary>
-    public X509Certificate2 IssueClient(string subject)
+    /// <summary>
+    /// A client certificate (clientAuth) for <paramref name="subject"/>, with its key, and an AIA caIssuers URL when
+    /// <paramref name="caIssuersUrl"/> is given.
+    /// </summary>
+    public X509Certificate2 IssueClient(string subject, string? caIssuersUrl = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
@@ -43,6 +46,10 @@ public sealed class ForeignCa : IDisposable
         // CA that .NET persisted in the user's CA store (it keeps the intermediates of served chains there on Linux),
         // and fail the handshake before the package's validator sees the certificate.
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Issuing, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        if (caIssuersUrl is not null)
+        {
+            request.CertificateExtensions.Add(new X509AuthorityInformationAccessExtension(null, [caIssuersUrl]));
+        }
         using var leaf = request.Create(Issuing, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(30), Serial());
         using var withKey = leaf.CopyWithPrivateKey(key);
         return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);

@@ -62,6 +62,37 @@ public sealed class HandshakeTests : IAsyncLifetime
         Assert.Equal(RefusalReason.Untrusted, api.Services.GetRequiredService<ClientCertificateValidator>().Evaluate(forged));
     }
 
+    /// <summary>
+    /// A foreign client certificate sent alone, with an AIA caIssuers URL: the handshake fetches nothing (a client could
+    /// otherwise make the API connect to a host of its choosing) and fails as untrusted. The URL is a local listener
+    /// that counts connections.
+    /// </summary>
+    [Fact]
+    public async Task Handshake_ForeignCertificateWithAiaUrl_FetchesNothingAndFailsAsUntrusted()
+    {
+        using var aia = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        aia.Start();
+        var fetches = 0;
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                using var connection = await aia.AcceptTcpClientAsync();
+                Interlocked.Increment(ref fetches);
+            }
+        });
+        await using var api = await ProtectedApi.StartAsync(_pki);
+        using var foreign = new ForeignCa("CN=Foreign Root", "CN=Foreign Issuing");
+        using var forged = foreign.IssueClient("CN=alice", $"http://127.0.0.1:{((IPEndPoint)aia.LocalEndpoint).Port}/issuing.crt");
+        using var client = api.CreateClient(forged);
+
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetAsync("/whoami"));
+
+        await Task.Delay(200);
+        Assert.Equal(0, Volatile.Read(ref fetches));
+        Assert.Equal(["untrusted"], api.Logs.RefusalReasons.Distinct());
+    }
+
     [Fact]
     public async Task Handshake_ExpiredCertificate_FailsAsExpired()
     {

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
 using PkiService.Api.Infrastructure;
+using PkiService.Core.Authorities;
 using PkiService.Core.Errors;
 
 namespace PkiService.Api.Features.Renewal;
@@ -94,6 +95,12 @@ public static class MtlsListener
             connection.Features.Set(MtlsListenerFeature.Instance);
             return next(connection);
         });
+        var caCertificates = new Lazy<(X509Certificate2 Root, X509Certificate2[] Chain)>(() =>
+        {
+            var hierarchy = listen.ApplicationServices.GetRequiredService<CaHierarchy>();
+            return (X509CertificateLoader.LoadCertificate(hierarchy.Root.Der),
+                [.. hierarchy.ChainDer.Select(X509CertificateLoader.LoadCertificate)]);
+        });
         listen.UseHttps(new TlsHandshakeCallbackOptions
         {
             OnConnection = async context =>
@@ -106,10 +113,30 @@ public static class MtlsListener
                     // RFC 8446 4.3.2: send a CertificateRequest; whether the answer is acceptable is the endpoint's call.
                     ClientCertificateRequired = true,
                     RemoteCertificateValidationCallback = static (_, _, _, _) => true,
-                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                    CertificateChainPolicy = ClientChainPolicy(caCertificates.Value.Root, caCertificates.Value.Chain),
                 };
             },
         });
+    }
+
+    /// <summary>
+    /// The policy SslStream builds the client's chain with during the handshake (its result is only reported: the
+    /// endpoint decides). Without one, .NET 10's server side follows the client certificate's AIA caIssuers URL to fetch
+    /// a missing intermediate: any client could make the listener resolve and connect to a host of its choosing, and a
+    /// slow one holds the handshake until Kestrel's handshake timeout. So: our CAs only, nothing fetched, no revocation
+    /// fetching (revocation is checked against our own database by the endpoint).
+    /// </summary>
+    internal static X509ChainPolicy ClientChainPolicy(X509Certificate2 root, IEnumerable<X509Certificate2> chain)
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+            DisableCertificateDownloads = true,
+        };
+        policy.CustomTrustStore.Add(root);
+        policy.ExtraStore.AddRange(chain.ToArray());
+        return policy;
     }
 
     private sealed class MtlsListenerStartupFilter(IServer server, MtlsListenerSettings settings) : IStartupFilter

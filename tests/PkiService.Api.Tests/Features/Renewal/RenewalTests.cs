@@ -177,6 +177,58 @@ public abstract class RenewalTests : IDisposable
         Assert.Equal(0, await db.EnrollmentTokens.CountAsync(t => t.CommonName.StartsWith("fresh-") && t.UsedAt == null));
     }
 
+    /// <summary>
+    /// A client certificate whose issuer the listener does not hold, with an AIA caIssuers URL: the handshake's chain
+    /// build must not fetch it (a client could otherwise make the CA connect to a host of its choosing, and a host that
+    /// is slow to resolve or answer held the handshake until Kestrel's timeout). The URL is a local listener that counts
+    /// connections; the renewal is refused with 401 as for any foreign certificate.
+    /// </summary>
+    [SkippableFact]
+    public async Task Renew_ForeignCertificateWithAiaUrl_ListenerFetchesNothingAndAnswers401()
+    {
+        _ = _factory.Services; // starts the host and its listeners
+        using var aia = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        aia.Start();
+        var fetches = 0;
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                using var connection = await aia.AcceptTcpClientAsync();
+                Interlocked.Increment(ref fetches);
+            }
+        });
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)aia.LocalEndpoint).Port}/issuing.crt";
+        using var foreignRootKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var rootRequest = new CertificateRequest("CN=Foreign Root", foreignRootKey, HashAlgorithmName.SHA256);
+        rootRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var foreignRoot = rootRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var leafRequest = new CertificateRequest("CN=renewing", leafKey, HashAlgorithmName.SHA256);
+        leafRequest.CertificateExtensions.Add(new X509AuthorityInformationAccessExtension(null, [url]));
+        leafRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var leaf = leafRequest.Create(foreignRoot, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), [0x41, 0x42]);
+        using var leafWithKey = leaf.CopyWithPrivateKey(leafKey);
+        // Sent alone (offline: the client does not look for its issuer either), as an attacker would.
+        using var handler = new SocketsHttpHandler
+        {
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                ClientCertificateContext = System.Net.Security.SslStreamCertificateContext.Create(leafWithKey, null, offline: true),
+                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            },
+        };
+        using var client = new HttpClient(handler) { BaseAddress = _factory.MtlsAddress };
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var response = await client.PostAsJsonAsync("/api/v1/renew", new { csr = Csrs.P256("renewing", SpiffeId) });
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
+        await Task.Delay(200);
+        Assert.Equal(0, Volatile.Read(ref fetches));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(8), $"the renewal took {started.Elapsed}");
+    }
+
     [SkippableFact]
     public async Task Renew_OnPlainListener_Returns404()
     {
