@@ -33,7 +33,7 @@ public static class MtlsLoad
             },
             SslOptions = new SslClientAuthenticationOptions
             {
-                ClientCertificates = [certificate],
+                ClientCertificateContext = SslStreamCertificateContext.Create(certificate, null, offline: true),
                 RemoteCertificateValidationCallback = (_, server, _, errors) => server is not null
                     && (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0 && ChainsTo(root, new X509Certificate2(server)),
             },

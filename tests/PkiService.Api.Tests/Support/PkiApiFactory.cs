@@ -139,22 +139,27 @@ public sealed class PkiApiFactory : WebApplicationFactory<Program>
         {
             SslOptions = new System.Net.Security.SslClientAuthenticationOptions
             {
-                ClientCertificates = clientCertificate is null ? null : [clientCertificate],
-                RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-                {
-                    // Trust exactly our root (the listener sends its certificate and our issuing CA).
-                    if (certificate is null || chain is null || (errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != 0)
-                    {
-                        return false;
-                    }
-                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.Add(root);
-                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    return chain.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
-                },
+                // Offline: the client sends its certificate without looking for its issuer (no AIA fetch of the test URL).
+                ClientCertificateContext = clientCertificate is null ? null : System.Net.Security.SslStreamCertificateContext.Create(clientCertificate, null, offline: true),
+                // Trust exactly our root (the listener sends its certificate and our issuing CA); nothing fetched.
+                CertificateChainPolicy = TrustOnlyRoot(root),
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                    certificate is not null && errors == System.Net.Security.SslPolicyErrors.None,
             },
         };
         return new HttpClient(handler) { BaseAddress = MtlsAddress };
+    }
+
+    private static X509ChainPolicy TrustOnlyRoot(X509Certificate2 root)
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+            DisableCertificateDownloads = true,
+        };
+        policy.CustomTrustStore.Add(root);
+        return policy;
     }
 
     private static int FreeLoopbackPort()

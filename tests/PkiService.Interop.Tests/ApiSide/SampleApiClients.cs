@@ -90,20 +90,16 @@ public sealed class SampleApiClients(ServiceProcess service, Openssl openssl, st
             },
             SslOptions = new SslClientAuthenticationOptions
             {
-                ClientCertificates = [certificate],
-                RemoteCertificateValidationCallback = (_, server, chain, errors) =>
+                ClientCertificateContext = SslStreamCertificateContext.Create(certificate, null, offline: true),
+                // Our root only, nothing fetched (the API sends its certificate and our issuing CA).
+                CertificateChainPolicy = new X509ChainPolicy
                 {
-                    if (server is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
-                    {
-                        return false;
-                    }
-                    using var ours = new X509Chain();
-                    ours.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    ours.ChainPolicy.CustomTrustStore.Add(root);
-                    ours.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    ours.ChainPolicy.ExtraStore.AddRange(chain?.ChainElements.Select(e => e.Certificate).ToArray() ?? []);
-                    return ours.Build(new X509Certificate2(server));
+                    TrustMode = X509ChainTrustMode.CustomRootTrust,
+                    CustomTrustStore = { root },
+                    RevocationMode = X509RevocationMode.NoCheck,
+                    DisableCertificateDownloads = true,
                 },
+                RemoteCertificateValidationCallback = (_, server, _, errors) => server is not null && errors == SslPolicyErrors.None,
             },
         };
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(20), DefaultRequestVersion = HttpVersion.Version11 };

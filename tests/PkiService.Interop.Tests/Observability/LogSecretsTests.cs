@@ -112,7 +112,7 @@ public sealed class LogSecretsTests : IAsyncLifetime
         {
             SslOptions =
             {
-                ClientCertificates = [presentable],
+                ClientCertificateContext = System.Net.Security.SslStreamCertificateContext.Create(presentable, null, offline: true),
                 RemoteCertificateValidationCallback = (_, _, _, _) => true, // this test is about logs; TLS is tested elsewhere
             },
         };

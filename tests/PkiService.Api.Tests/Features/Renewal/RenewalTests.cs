@@ -455,6 +455,7 @@ public abstract class RenewalTests : IDisposable
         {
             SslOptions =
             {
+                CertificateChainPolicy = new X509ChainPolicy { DisableCertificateDownloads = true },
                 RemoteCertificateValidationCallback = (_, certificate, _, _) =>
                 {
                     serial = Convert.ToHexString(((X509Certificate2)certificate!).SerialNumberBytes.Span);
