@@ -29,6 +29,11 @@ if (CaCommand.IsRequested(args))
 // appsettings.json is read from beside the assembly, whatever the working directory (a relative Pki:DataDirectory
 // still resolves against the working directory).
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+if (PkiStartup.IsOwnProcess)
+{
+    // Before any socket operation: the runtime reads this once (issue 16, a new connection per request).
+    SocketCompletions.PreferInline(builder.Configuration);
+}
 builder.AddPkiServices();
 
 var app = builder.Build();

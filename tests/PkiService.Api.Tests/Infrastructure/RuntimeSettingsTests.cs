@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using PkiService.Api.Infrastructure;
 
 namespace PkiService.Api.Tests.Infrastructure;
 
@@ -18,5 +20,57 @@ public sealed class RuntimeSettingsTests
 
         Assert.True(properties.TryGetProperty("System.GC.Server", out var serverGc), "System.GC.Server is not set in " + path);
         Assert.False(serverGc.GetBoolean());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("Sqlite")]
+    [InlineData("sqlite")]
+    public void PreferInline_VariableUnsetOnSqlite_TurnsInlineSocketCompletionsOn(string? provider)
+    {
+        var (value, after) = PreferInlineWith(variable: null, provider);
+
+        Assert.Equal("1", value);
+        Assert.Equal("1", after);
+    }
+
+    [Fact]
+    public void PreferInline_VariableUnsetOnPostgres_LeavesTheRuntimeDefault()
+    {
+        var (value, after) = PreferInlineWith(variable: null, "Postgres");
+
+        Assert.Null(value);
+        Assert.Null(after);
+    }
+
+    [Theory]
+    [InlineData("0", "Sqlite")]
+    [InlineData("1", "Postgres")]
+    public void PreferInline_OperatorSetTheVariable_KeepsTheOperatorsValue(string variable, string provider)
+    {
+        var (value, after) = PreferInlineWith(variable, provider);
+
+        Assert.Equal(variable, value);
+        Assert.Equal(variable, after);
+    }
+
+    /// <summary>Runs <see cref="SocketCompletions.PreferInline"/> with the variable and provider given, then restores the variable.</summary>
+    private static (string? Value, string? After) PreferInlineWith(string? variable, string? provider)
+    {
+        var before = Environment.GetEnvironmentVariable(SocketCompletions.InlineVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(SocketCompletions.InlineVariable, variable);
+            var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+                .AddInMemoryCollection(new Dictionary<string, string?> { ["Database:Provider"] = provider })
+                .Build();
+            var value = SocketCompletions.PreferInline(configuration);
+            return (value, Environment.GetEnvironmentVariable(SocketCompletions.InlineVariable));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(SocketCompletions.InlineVariable, before);
+        }
     }
 }
