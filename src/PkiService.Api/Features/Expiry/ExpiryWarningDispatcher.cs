@@ -62,7 +62,7 @@ public sealed partial class ExpiryWarningDispatcher(
                 certificate.Profile, new DateTimeOffset(certificate.NotAfter, TimeSpan.Zero), row.Threshold, certificate.ContactEmail);
             try
             {
-                await channel.SendAsync(warning, cancellationToken);
+                await SendOffTheSocketThreadAsync(channel, warning, cancellationToken);
                 var sentAt = time.GetUtcNow().UtcDateTime;
                 await db.ExpiryNotifications.Where(n => n.Id == row.Id)
                     .ExecuteUpdateAsync(s => s.SetProperty(n => n.Status, NotificationStatus.Sent).SetProperty(n => n.SentAt, sentAt).SetProperty(n => n.LastError, (string?)null), CancellationToken.None);
@@ -86,6 +86,24 @@ public sealed partial class ExpiryWarningDispatcher(
             }
         }
         return (sent, failed);
+    }
+
+    /// <summary>
+    /// Sends, then continues on a thread-pool thread whatever happened. With inline socket completions (on SQLite,
+    /// <see cref="Infrastructure.SocketCompletions"/>) the end of a webhook or SMTP send can run on the socket event
+    /// thread, and what follows here is a database write: it must not hold that thread (every socket of the process
+    /// waits on it).
+    /// </summary>
+    private static async Task SendOffTheSocketThreadAsync(IExpiryWarningChannel channel, ExpiryWarning warning, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await channel.SendAsync(warning, cancellationToken);
+        }
+        finally
+        {
+            await Task.Yield();
+        }
     }
 
     [LoggerMessage(EventId = 7002, EventName = "ExpiryWarningSent", Level = LogLevel.Information,
