@@ -76,7 +76,7 @@ public sealed class PkiStartupTests
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        var messages = string.Join(" | ", Chain(error).Select(e => e.Message));
+        var messages = string.Join(" | ", ExceptionChain.Of(error).Select(e => e.Message));
         Assert.Contains("Admin:BootstrapApiKey", messages, StringComparison.Ordinal);
         Assert.DoesNotContain(key, messages, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFileSystemEntries(factory.DataDirectory));
@@ -96,7 +96,7 @@ public sealed class PkiStartupTests
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        var refusal = Chain(error).OfType<PkiService.Api.Infrastructure.StartupConfigurationException>().Single();
+        var refusal = ExceptionChain.Of(error).OfType<PkiService.Api.Infrastructure.StartupConfigurationException>().Single();
         Assert.StartsWith("Database:Provider '", refusal.Message, StringComparison.Ordinal);
         Assert.Contains("'Sqlite'", refusal.Message, StringComparison.Ordinal);
         Assert.Contains("'Postgres'", refusal.Message, StringComparison.Ordinal);
@@ -119,11 +119,4 @@ public sealed class PkiStartupTests
         Assert.True(File.Exists(Path.Combine(factory.DataDirectory, "pki.db")));
     }
 
-    private static IEnumerable<Exception> Chain(Exception? error)
-    {
-        for (; error is not null; error = error.InnerException)
-        {
-            yield return error;
-        }
-    }
 }

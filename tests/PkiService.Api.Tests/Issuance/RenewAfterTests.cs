@@ -79,7 +79,7 @@ public sealed class RenewAfterTests : IDisposable
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        var refusal = Chain(error).OfType<StartupConfigurationException>().First();
+        var refusal = ExceptionChain.Of(error).OfType<StartupConfigurationException>().First();
         Assert.StartsWith("Renewal:RenewAfterFraction", refusal.Message, StringComparison.Ordinal);
         Assert.Contains("0.1", refusal.Message);
         Assert.DoesNotContain('\n', refusal.Message);
@@ -124,18 +124,4 @@ public sealed class RenewAfterTests : IDisposable
         return certificate.CopyWithPrivateKey(key);
     }
 
-    private static IEnumerable<Exception> Chain(Exception? error)
-    {
-        for (; error is not null; error = error.InnerException)
-        {
-            yield return error;
-            if (error is AggregateException aggregate)
-            {
-                foreach (var inner in aggregate.InnerExceptions.SelectMany(Chain))
-                {
-                    yield return inner;
-                }
-            }
-        }
-    }
 }

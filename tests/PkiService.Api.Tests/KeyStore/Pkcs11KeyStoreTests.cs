@@ -82,7 +82,7 @@ public sealed class Pkcs11KeyStoreTests(SoftHsm softHsm)
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        var refusal = Chain(error).OfType<StartupConfigurationException>().Single();
+        var refusal = ExceptionChain.Of(error).OfType<StartupConfigurationException>().Single();
         Assert.Contains("Pkcs11:Pin", refusal.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("not-the-pin-1234", refusal.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', refusal.Message);
@@ -107,7 +107,7 @@ public sealed class Pkcs11KeyStoreTests(SoftHsm softHsm)
         using (var switched = new PkiApiFactory(dataDirectory, settings: Settings(label, SoftHsm.Pin)))
         {
             var error = Assert.ThrowsAny<Exception>(() => switched.CreateClient());
-            var refusal = Chain(error).OfType<StartupConfigurationException>().Single();
+            var refusal = ExceptionChain.Of(error).OfType<StartupConfigurationException>().Single();
             Assert.Contains("Pki:KeyStore is Pkcs11", refusal.Message, StringComparison.Ordinal);
             Assert.Contains("root-ca", refusal.Message, StringComparison.Ordinal);
         }
@@ -136,7 +136,7 @@ public sealed class Pkcs11KeyStoreTests(SoftHsm softHsm)
         using (var switched = new PkiApiFactory(dataDirectory, settings: Settings(other, SoftHsm.Pin)))
         {
             var error = Assert.ThrowsAny<Exception>(() => switched.CreateClient());
-            var refusal = Chain(error).OfType<StartupConfigurationException>().Single();
+            var refusal = ExceptionChain.Of(error).OfType<StartupConfigurationException>().Single();
             Assert.StartsWith("Pkcs11:TokenLabel names a token that holds no CA key", refusal.Message, StringComparison.Ordinal);
             Assert.DoesNotContain(SoftHsm.Pin, refusal.Message, StringComparison.Ordinal);
         }
@@ -156,7 +156,7 @@ public sealed class Pkcs11KeyStoreTests(SoftHsm softHsm)
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        var refusal = Chain(error).OfType<StartupConfigurationException>().Single();
+        var refusal = ExceptionChain.Of(error).OfType<StartupConfigurationException>().Single();
         Assert.StartsWith("Pki:KeyStore is 'Vault'", refusal.Message, StringComparison.Ordinal);
     }
 
@@ -168,11 +168,4 @@ public sealed class Pkcs11KeyStoreTests(SoftHsm softHsm)
         ["Pkcs11:Pin"] = pin,
     };
 
-    private static IEnumerable<Exception> Chain(Exception? error)
-    {
-        for (; error is not null; error = error.InnerException)
-        {
-            yield return error;
-        }
-    }
 }

@@ -212,7 +212,7 @@ public abstract class ExpiryWarningTests(TestDatabase database) : IDisposable
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        var messages = string.Join(" | ", Chain(error).Select(e => e.Message));
+        var messages = string.Join(" | ", ExceptionChain.Of(error).Select(e => e.Message));
         Assert.Contains("Notifications:Webhook:Secret", messages, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(factory.DataDirectory, "pki.db")), "the refused start created the database");
     }
@@ -275,13 +275,6 @@ public abstract class ExpiryWarningTests(TestDatabase database) : IDisposable
 
     private static JsonElement Json(byte[] body) => JsonDocument.Parse(body).RootElement;
 
-    private static IEnumerable<Exception> Chain(Exception? error)
-    {
-        for (; error is not null; error = error.InnerException)
-        {
-            yield return error;
-        }
-    }
 
     public void Dispose()
     {

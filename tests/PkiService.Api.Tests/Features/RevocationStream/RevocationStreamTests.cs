@@ -302,25 +302,11 @@ public sealed class RevocationStreamTests(ITestOutputHelper output)
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        var refusal = Chain(error).OfType<StartupConfigurationException>().Single();
+        var refusal = ExceptionChain.Of(error).OfType<StartupConfigurationException>().Single();
         Assert.StartsWith(key, refusal.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', refusal.Message);
     }
 
-    private static IEnumerable<Exception> Chain(Exception? error)
-    {
-        for (; error is not null; error = error.InnerException)
-        {
-            yield return error;
-            if (error is AggregateException aggregate)
-            {
-                foreach (var inner in aggregate.InnerExceptions.SelectMany(Chain))
-                {
-                    yield return inner;
-                }
-            }
-        }
-    }
 
     private static long CrlNumber(PkiApiFactory factory) =>
         (long)factory.Services.GetRequiredService<CrlPublisher>().Published!.Issuing.Crl.CrlNumber;

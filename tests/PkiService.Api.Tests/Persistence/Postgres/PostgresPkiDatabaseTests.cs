@@ -49,7 +49,7 @@ public sealed class PostgresPkiDatabaseTests
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        var refusal = Chain(error).OfType<PkiService.Api.Infrastructure.StartupConfigurationException>().Single();
+        var refusal = ExceptionChain.Of(error).OfType<PkiService.Api.Infrastructure.StartupConfigurationException>().Single();
         Assert.StartsWith("ConnectionStrings:Pki", refusal.Message, StringComparison.Ordinal);
         Assert.Contains(expected, refusal.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', refusal.Message);
@@ -67,7 +67,7 @@ public sealed class PostgresPkiDatabaseTests
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        var refusal = Chain(error).OfType<PkiService.Api.Infrastructure.StartupConfigurationException>().Single();
+        var refusal = ExceptionChain.Of(error).OfType<PkiService.Api.Infrastructure.StartupConfigurationException>().Single();
         Assert.StartsWith("ConnectionStrings:Pki: cannot connect", refusal.Message, StringComparison.Ordinal);
         Assert.Contains("\"no_such_database\" does not exist", refusal.Message, StringComparison.Ordinal);
     }
@@ -176,11 +176,4 @@ public sealed class PostgresPkiDatabaseTests
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    private static IEnumerable<Exception> Chain(Exception? error)
-    {
-        for (; error is not null; error = error.InnerException)
-        {
-            yield return error;
-        }
-    }
 }
