@@ -493,7 +493,7 @@ fi
 
 # Issue 11: the same enrollment against one node on PostgreSQL (same machine), cached OCSP on that node against the
 # SQLite one, and revoke on node A -> OCSP revoked on node B.
-pg_enroll_rps=""; pg_enroll_p99=""; pg_enroll_committed=0; pg_enroll_created=0; pg_rows=""; pg_post_rps=""; sqlite_post_rps=""
+pg_enroll_rps=""; pg_enroll_p99=""; pg_sqlite_rps=""; pg_sqlite_p99=""; pg_sqlite_committed=0; pg_enroll_committed=0; pg_enroll_created=0; pg_rows=""; pg_post_rps=""; sqlite_post_rps=""
 cluster_p50=""; cluster_p99=""; cluster_max=""; cluster_count=0; cluster_never=""
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$pg_bin" ] || { command -v initdb >/dev/null && pg_bin=$(dirname "$(command -v initdb)"); } || true
@@ -538,29 +538,50 @@ else
     printf 'local f = io.open("%s", "rb"); wrk.body = f:read("*all"); f:close()\nwrk.method = "POST"; wrk.headers["Content-Type"] = "application/ocsp-request"\n' "$dir/req.der" >"$dir/post.lua"
   }
 
-  echo "== enrollment on PostgreSQL, one node: wrk -t2 -c$enroll_clients -d${enroll_seconds}s (after a ${enroll_warm_seconds}s warm-up), as above"
+  # Alternating with the SQLite service above (SQLite, PostgreSQL, PostgreSQL, SQLite, half the enrollment time each,
+  # fresh tokens), as the other same-run comparisons: this machine drifts by up to 2x within minutes, and the SQLite
+  # figure of row 3 was measured minutes earlier (four full runs compared that way gave 0.65 to 0.97).
+  echo "== enrollment, SQLite and PostgreSQL alternating (SQLite, PostgreSQL, PostgreSQL, SQLite): wrk -t2 -c$enroll_clients -d${half}s each (after a ${enroll_warm_seconds}s warm-up of the PostgreSQL node)"
   start_pg_node pg-a; pg_a=$node_base
-  mkdir -p "$work/pg-serials-warm" "$work/pg-serials"
-  dotnet "$bench_dll" enroll-seed "postgres:$pg_cs" $(( enroll_warm_seconds * 4000 )) "$work/pg-tokens-warm" "$work/pg-bodies" >/dev/null
-  dotnet "$bench_dll" enroll-seed "postgres:$pg_cs" $(( enroll_seconds * 4000 )) "$work/pg-tokens" "$work/pg-bodies" >/dev/null
-  wrk -t2 -c"$enroll_clients" -d"${enroll_warm_seconds}s" -s ops/bench/enroll.lua "$pg_a" -- "$work/pg-tokens-warm" "$work/pg-bodies" "$work/pg-serials-warm" 2 >/dev/null 2>&1 || true
-  pg_enroll_out=$(wrk -t2 -c"$enroll_clients" -d"${enroll_seconds}s" --latency -s ops/bench/enroll.lua "$pg_a" -- "$work/pg-tokens" "$work/pg-bodies" "$work/pg-serials" 2 2>&1)
-  echo "$pg_enroll_out" >>"$work/wrk.log"
-  pg_non2xx=$(echo "$pg_enroll_out" | awk '/Non-2xx/ {print $5}')
-  [ -z "$pg_non2xx" ] || echo "   warning: $pg_non2xx enrollments refused on PostgreSQL"
-  pg_enroll_elapsed=$(echo "$pg_enroll_out" | awk '/requests in/ {v=$4; sub(/,$/,"",v); if (v ~ /ms$/) {sub(/ms/,"",v); v=v/1000} else {sub(/s$/,"",v)}; print v}')
-  pg_enroll_p99=$(echo "$pg_enroll_out" | awk '$1=="99%" {print $2}')
+  mkdir -p "$work/pg-serials-warm" "$work/pg-serials" "$work/pg-sqlite-serials"
+  pg_seed() { dotnet "$bench_dll" enroll-seed "postgres:$pg_cs" "$1" "$work/tokens-$2" "$work/pg-bodies" >/dev/null; }
+  pg_seed $(( enroll_warm_seconds * 4000 )) pg-warm
+  for window in q1 q2; do pg_seed $(( half * 4000 )) "$window"; done
+  for window in s1 s2; do seed $(( half * 4000 )) "$window"; done
+  pg_window() { # base bodies window seconds: as enroll_window's REST case, against base
+    mkdir -p "$work/out-$3"
+    wrk -t2 -c"$enroll_clients" -d"${4}s" --latency -s ops/bench/enroll.lua "$1" -- "$work/tokens-$3" "$2" "$work/out-$3" 2 >"$work/wrk-$3.log" 2>&1 || true
+    cat "$work/wrk-$3.log" >>"$work/wrk.log"
+  }
+  pg_window "$pg_a" "$work/pg-bodies" pg-warm "$enroll_warm_seconds"
+  pg_window "$base" "$work/bodies" s1 "$half"; pg_window "$pg_a" "$work/pg-bodies" q1 "$half"
+  pg_window "$pg_a" "$work/pg-bodies" q2 "$half"; pg_window "$base" "$work/bodies" s2 "$half"
+  for window in s1 q1 q2 s2; do
+    refused=$(window_refused "$window"); [ -z "$refused" ] || echo "   warning: $refused enrollments refused in window $window"
+    printf '   %s: %s answers in %s s = %s/s (p99 %s ms)\n' "$window" "$(window_answers "$window")" "$(window_seconds "$window")" \
+      "$(awk -v n="$(window_answers "$window")" -v s="$(window_seconds "$window")" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')" "$(window_p99_ms "$window")"
+  done
+  for file in "$work/out-pg-warm"/*; do if [ -e "$file" ]; then cp "$file" "$work/pg-serials-warm/$(basename "$file")"; fi; done
+  for window in q1 q2; do for file in "$work/out-$window"/*; do if [ -e "$file" ]; then cp "$file" "$work/pg-serials/$window-$(basename "$file")"; fi; done; done
+  for window in s1 s2; do for file in "$work/out-$window"/*; do if [ -e "$file" ]; then cp "$file" "$work/pg-sqlite-serials/$window-$(basename "$file")"; fi; done; done
+  pg_enroll_elapsed=$(awk -v a="$(window_seconds q1)" -v b="$(window_seconds q2)" 'BEGIN { print a + b }')
+  pg_enroll_p99=$(awk -v a="$(window_p99_ms q1)" -v b="$(window_p99_ms q2)" 'BEGIN { printf "%.1fms", (a > b) ? a : b }')
+  dotnet "$bench_dll" enroll-check "$work/data" "$work/pg-sqlite-serials" >"$work/pg-sqlite-enroll.log" || true
+  grep -v RESULT "$work/pg-sqlite-enroll.log" | sed 's/^/   SQLite: /' || true
+  pg_sqlite_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/pg-sqlite-enroll.log")
+  pg_sqlite_p99=$(awk -v a="$(window_p99_ms s1)" -v b="$(window_p99_ms s2)" 'BEGIN { printf "%.1fms", (a > b) ? a : b }')
+  pg_sqlite_rps=$(awk -v n="$(awk -F= '/enroll_created/ {print $2}' "$work/pg-sqlite-enroll.log")" -v s="$(awk -v a="$(window_seconds s1)" -v b="$(window_seconds s2)" 'BEGIN { print a + b }')" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
   dotnet "$bench_dll" enroll-check "postgres:$pg_cs" "$work/pg-serials" >"$work/pg-enroll.log" || true
-  grep -v RESULT "$work/pg-enroll.log" || true
+  grep -v RESULT "$work/pg-enroll.log" | sed 's/^/   PostgreSQL: /' || true
   pg_enroll_created=$(awk -F= '/enroll_created/ {print $2}' "$work/pg-enroll.log")
   pg_enroll_committed=$(awk -F= '/enroll_all_committed/ {print $2}' "$work/pg-enroll.log")
   pg_enroll_rps=$(awk -v n="$pg_enroll_created" -v s="$pg_enroll_elapsed" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
-  # The rows themselves, counted after the run: one per 201 of both runs (warm-up and measured), plus the enrollments
+  # The rows themselves, counted after the run: one per 201 of the three runs (warm-up and two measured), plus the enrollments
   # still in flight when wrk stopped (committed, their answers dropped by wrk): at most one per connection per run.
   pg_rows=$(psql_run -d pki_bench -c 'SELECT COUNT(*) FROM "Certificates" WHERE "CommonName" = '"'bench-load'")
   pg_answered=$(cat "$work"/pg-serials-warm/* "$work"/pg-serials/* 2>/dev/null | grep -c . || true)
-  pg_rows_ok=$(( pg_rows >= pg_answered && pg_rows <= pg_answered + 2 * enroll_clients ? 1 : 0 ))
-  echo "   PostgreSQL: $pg_enroll_created answered 201 in the measured run ($pg_enroll_rps/s); $pg_rows certificate rows for $pg_answered answers of 201 (warm-up included; the rest were in flight when wrk stopped)"
+  pg_rows_ok=$(( pg_rows >= pg_answered && pg_rows <= pg_answered + 3 * enroll_clients ? 1 : 0 ))
+  echo "   PostgreSQL: $pg_enroll_created answered 201 in the measured windows ($pg_enroll_rps/s); $pg_rows certificate rows for $pg_answered answers of 201 (warm-up included; the rest were in flight when wrk stopped)"
 
   echo "== cached OCSP: the PostgreSQL node against the SQLite one, wrk -t2 -c32 -d$wrk_time, alternating (ABBA)"
   enroll_client "$pg_a" "$work/pg-ocsp"
@@ -675,9 +696,11 @@ printf '%-62s %-28s %s\n' "6. expiry scan over 1,000,000 certificates < 1 s" "$s
 printf '%-62s %-28s %s\n' "7. idle working set < 150 MB" "$idle_rss_mb MB" "$(judge "$idle_rss_mb" 'v < 150')"
 printf '%-62s %-28s %s\n' "7. peak working set under load < 400 MB" "$peak_rss_mb MB" "$(judge "$peak_rss_mb" 'v < 400')"
 if [ -n "$pg_enroll_rps" ]; then
-  pg_enroll_ratio=$(ratio "$pg_enroll_rps" "$enroll_rps"); pg_ocsp_ratio=$(ratio "$pg_post_rps" "$sqlite_post_rps")
-  pg_all_committed=$(( ${pg_enroll_committed:-0} == 1 && pg_rows_ok == 1 ? 1 : 0 ))
-  printf '%-62s %-28s %s\n' "11. enrollment on PostgreSQL >= 80% of SQLite, 1 node, all committed" "$pg_enroll_rps/s vs $enroll_rps/s = $pg_enroll_ratio (p99 $pg_enroll_p99), committed=$pg_all_committed" "$(judge "$pg_enroll_ratio" "v >= 0.80 && $pg_all_committed == 1 && ${enroll_committed:-0} == 1")"
+  pg_enroll_ratio=$(ratio "$pg_enroll_rps" "$pg_sqlite_rps"); pg_ocsp_ratio=$(ratio "$pg_post_rps" "$sqlite_post_rps")
+  pg_all_committed=$(( ${pg_enroll_committed:-0} == 1 && pg_rows_ok == 1 && ${pg_sqlite_committed:-0} == 1 ? 1 : 0 ))
+  # Judged on the unrounded ratio, as the rows of issue 16.
+  pg_enroll_exact=$(awk -v a="${pg_enroll_rps:-0}" -v b="${pg_sqlite_rps:-0}" 'BEGIN { printf "%.6f", (b > 0) ? a / b : 0 }')
+  printf '%-62s %-28s %s\n' "11. enrollment on PostgreSQL >= 80% of SQLite, 1 node, all committed (alternating)" "$pg_enroll_rps/s (p99 $pg_enroll_p99) vs $pg_sqlite_rps/s (p99 $pg_sqlite_p99) = $pg_enroll_ratio, committed=$pg_all_committed" "$(judge "$pg_enroll_exact" "v >= 0.80 && $pg_all_committed == 1")"
   printf '%-62s %-28s %s\n' "11. revoke on A -> OCSP revoked on B, p99 < 100 ms (${cluster_count:-0} of $cluster_revocations)" "p50 ${cluster_p50:-?} ms, p99 ${cluster_p99:-never} ms, max ${cluster_max:-?} ms" "$(judge "${cluster_p99:-999999}" "v < 100 && ${cluster_never:-1} == 0")"
   printf '%-62s %-28s %s\n' "11. cached OCSP on a PostgreSQL node = SQLite's (>= 0.9, ABBA)" "$pg_post_rps/s vs $sqlite_post_rps/s = $pg_ocsp_ratio" "$(judge "$pg_ocsp_ratio" 'v >= 0.90')"
 else

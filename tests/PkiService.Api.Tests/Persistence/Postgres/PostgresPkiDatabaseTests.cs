@@ -126,6 +126,63 @@ public sealed class PostgresPkiDatabaseTests
         await firstTransaction.DisposeAsync();
     }
 
+    /// <summary>
+    /// The provider skips Npgsql's reset of a pooled connection (seven statements the server runs per request) and
+    /// prepares repeated statements, unless the connection string, as written, says otherwise.
+    /// </summary>
+    [Theory]
+    [InlineData("Host=db;Database=pki", true, 64)]
+    [InlineData("Host=db;Database=pki;No Reset On Close=false", false, 64)]
+    [InlineData("Host=db;Database=pki;noresetonclose=False;Max Auto Prepare=5", false, 5)]
+    [InlineData("Host=db;Database=pki;NO RESET ON CLOSE=true", true, 64)]
+    public void ConnectionString_PoolResetAndPreparation_DefaultUnlessWritten(string written, bool noReset, int maxAutoPrepare)
+    {
+        using var db = Context(new PostgresPkiDatabase(written));
+
+        var used = new NpgsqlConnectionStringBuilder(db.Database.GetConnectionString());
+
+        Assert.Equal(noReset, used.NoResetOnClose);
+        Assert.Equal(maxAutoPrepare, used.MaxAutoPrepare);
+        Assert.Equal("db", used.Host);
+    }
+
+    /// <summary>
+    /// What skipping the reset relies on: a pooled connection given back in the middle of a transaction comes out of
+    /// the pool with that transaction rolled back, its locks released and nothing of it visible.
+    /// </summary>
+    [SkippableFact]
+    public async Task PooledConnection_ReturnedInsideATransaction_ComesBackRolledBack()
+    {
+        var connectionString = await PostgresCluster.Shared.EnsureDatabaseAsync("pki_pool_reset_" + Guid.NewGuid().ToString("N")[..8]);
+        // One connection in the pool, so the second open is the same server session as the first.
+        var database = new PostgresPkiDatabase(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 1 }.ConnectionString);
+        await using (var setup = Context(database))
+        {
+            await database.MigrateAsync(setup, CancellationToken.None);
+        }
+        int firstSession;
+        await using (var first = Context(database))
+        {
+            Assert.True(new NpgsqlConnectionStringBuilder(first.Database.GetConnectionString()).NoResetOnClose);
+            await first.Database.OpenConnectionAsync();
+            firstSession = await first.Database.SqlQueryRaw<int>("SELECT pg_backend_pid() AS \"Value\"").SingleAsync();
+            var transaction = await first.Database.BeginTransactionAsync(); // takes the writer lock (advisory, transaction-scoped)
+            first.CrlNumbers.Add(new PkiService.Persistence.Entities.CrlNumberRecord { IssuerFingerprint = "BB", LastNumber = 3, UpdatedAt = DateTime.UtcNow });
+            await first.SaveChangesAsync();
+            // Neither committed nor rolled back: the context and its connection go back to the pool as they are.
+            GC.KeepAlive(transaction);
+        }
+
+        await using var second = Context(database);
+        await second.Database.OpenConnectionAsync();
+        Assert.Equal(firstSession, await second.Database.SqlQueryRaw<int>("SELECT pg_backend_pid() AS \"Value\"").SingleAsync());
+        Assert.Null(await second.Database.SqlQueryRaw<long?>("SELECT txid_current_if_assigned() AS \"Value\"").SingleAsync());
+        Assert.False(await second.CrlNumbers.AnyAsync(n => n.IssuerFingerprint == "BB"));
+        // The writer lock the abandoned transaction held is free: a new writer begins at once.
+        await using var transaction2 = await second.Database.BeginTransactionAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        await transaction2.CommitAsync();
+    }
+
     [SkippableFact]
     public async Task Classify_RefusedConnection_IsUnavailable()
     {
