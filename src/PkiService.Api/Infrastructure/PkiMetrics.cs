@@ -59,7 +59,7 @@ public sealed partial class PkiMetrics
         var meter = meterFactory.Create(MeterName);
 
         _issued = meter.CreateCounter<long>("pki.certificates.issued", description: "Enrollment attempts by profile, outcome (success, unauthorized, rejected, error) and protocol (rest, est)");
-        _renewed = meter.CreateCounter<long>("pki.certificates.renewed", description: "Renewal attempts over mTLS by profile, outcome (success, unauthorized, rejected, error) and protocol (rest, est)");
+        _renewed = meter.CreateCounter<long>("pki.certificates.renewed", description: "Renewal attempts over mTLS by profile, outcome (success, replayed, unauthorized, rejected, error) and protocol (rest, est)");
         _revoked = meter.CreateCounter<long>("pki.certificates.revoked", description: "Revocation requests by profile and outcome (success, not_found, conflict, invalid, error)");
         _ocspRequests = meter.CreateCounter<long>("pki.ocsp.requests", description: "OCSP requests by answer: good, revoked, unknown, mixed, malformed, unauthorized, internal_error");
         _ocspDuration = meter.CreateHistogram<double>("pki.ocsp.request.duration", unit: "s", description: "Time to answer an OCSP request (parse, cache or look up, sign)");

@@ -45,10 +45,12 @@ public sealed partial class CertificateRenewal(
         ArgumentNullException.ThrowIfNull(request);
         string? profile = null;
         SerialNumber? holder = null;
+        var replayed = false;
         try
         {
-            var issued = await RenewAsync(request, found => holder = found, found => profile = found, cancellationToken);
-            metrics.CertificateRenewed(profile, "success", request.Protocol.Label());
+            var issued = await RenewAsync(request, found => holder = found, found => profile = found, () => replayed = true, cancellationToken);
+            // A renewal sent again gets the certificate the first one made: counted apart, so success counts certificates made.
+            metrics.CertificateRenewed(profile, replayed ? "replayed" : "success", request.Protocol.Label());
             return issued;
         }
         catch (Exception exception)
@@ -74,7 +76,7 @@ public sealed partial class CertificateRenewal(
         : anonymousFailures.RecordAsync(audit, new AuditEntry(AuditTrail.Anonymous, "certificate.renew", null, Success: false, reason), CancellationToken.None);
 
     private async Task<IssuedCertificate> RenewAsync(
-        RenewalRequest command, Action<SerialNumber> holderFound, Action<string> profileFound, CancellationToken cancellationToken)
+        RenewalRequest command, Action<SerialNumber> holderFound, Action<string> profileFound, Action replayAnswered, CancellationToken cancellationToken)
     {
         var serial = VerifyChain(command.ClientCertificate, holderFound);
         var record = await db.Certificates.AsNoTracking()
@@ -91,6 +93,7 @@ public sealed partial class CertificateRenewal(
             case CertificateStatus.Superseded:
                 if (await ReplayAsync(command, record, cancellationToken) is { } replayed)
                 {
+                    replayAnswered();
                     return replayed;
                 }
                 throw Refuse(serial, "superseded", $"The client certificate {serial.Hex} was already renewed (by {record.SupersededBy}); renew with the newest certificate.");
