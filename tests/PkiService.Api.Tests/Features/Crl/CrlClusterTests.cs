@@ -256,6 +256,13 @@ public sealed class CrlClusterTests(ITestOutputHelper output)
         using var cluster = await Cluster.StartAsync(2);
         var holder = await cluster.SettleAsync();
         var follower = cluster.Hosts.Single(h => h != holder);
+        // The holder stops building (its lease runs on for a while), and the follower serves its last CRL: no legitimate
+        // publication may replace the tampered row below or change what the follower serves. (One CI run read CRL 7
+        // here, then the holder published 9 and the follower served it.)
+        await holder.Services.GetServices<IHostedService>().OfType<CrlClusterJob>().Single().StopAsync(CancellationToken.None);
+        var published = await ScalarAsync<long>(holder,
+            "SELECT \"Number\" FROM \"PublishedCrls\" WHERE \"Kind\" = 'Complete' AND \"IssuerFingerprint\" = @ca", Issuing(holder));
+        await WaitUntilAsync(async () => await CrlNumberAsync(follower) == published, TimeSpan.FromSeconds(10));
         var served = await CrlNumberAsync(follower);
         await ExecuteAsync(follower,
             "UPDATE \"PublishedCrls\" SET \"Number\" = \"Number\" + 100, " +
